@@ -1,0 +1,81 @@
+"""Payload envelope v1 and the webhook id: the wire format both sides agree on.
+
+The same event occurrence must always give the same id and the same body, so that a
+re-sent event is recognised as a duplicate by the receiver. Both are derived from the
+Task's own `lastModified`/`authoredOn`, never from the clock, unless the Task has neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+PAYLOAD_VERSION = 1
+
+# Canvas event names and the envelope `type` each becomes.
+EVENT_TYPES = {
+    "TASK_CREATED": "task.created",
+    "TASK_UPDATED": "task.updated",
+    "TASK_COMPLETED": "task.completed",
+    "TASK_CLOSED": "task.closed",
+}
+DEFAULT_EVENTS = ("TASK_CREATED",)
+
+HEADER_ID = "webhook-id"
+HEADER_TIMESTAMP = "webhook-timestamp"
+HEADER_SIGNATURE = "webhook-signature"
+HEADER_AUTHORIZATION = "Authorization"
+CONTENT_TYPE = "application/json"
+
+
+def occurred_at(task: dict[str, Any]) -> str:
+    """The Task's own time of this event: `lastModified`, else `authoredOn`, else ''."""
+    for element in ("lastModified", "authoredOn"):
+        value = task.get(element)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def webhook_id(event_name: str, task_id: str, when: str) -> str:
+    """`msg_` + 32 hex digits of SHA-256 of `{EVENT}:{task id}:{when}` (DESIGN.md)."""
+    digest = hashlib.sha256((event_name + ":" + task_id + ":" + when).encode("utf-8")).hexdigest()
+    return "msg_" + digest[:32]
+
+
+def utc_iso(when: str, fallback_unix: float) -> str:
+    """`when` as UTC ISO 8601 with a `Z`, to the second.
+
+    A FHIR dateTime without a time zone (a bare date, say) cannot be placed in UTC, so it
+    is passed on as written rather than guessed at; with no `when` at all, the handling
+    time is used.
+    """
+    if when:
+        try:
+            parsed = datetime.fromisoformat(when)
+        except ValueError:
+            return when
+        if parsed.tzinfo is None:
+            return when
+        moment = parsed.astimezone(timezone.utc)
+    else:
+        moment = datetime.fromtimestamp(int(fallback_unix), timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def envelope(event_name: str, task: dict[str, Any], source: str, now: float) -> dict[str, Any]:
+    """The v1 envelope around the Task, which is carried unchanged in `data`."""
+    return {
+        "version": PAYLOAD_VERSION,
+        "type": EVENT_TYPES[event_name],
+        "timestamp": utc_iso(occurred_at(task), now),
+        "source": source,
+        "data": task,
+    }
+
+
+def serialize(document: dict[str, Any]) -> str:
+    """Serialize once, ASCII-only, so every text encoding yields the bytes that were signed."""
+    return json.dumps(document, ensure_ascii=True, separators=(",", ":"))
