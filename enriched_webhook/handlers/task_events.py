@@ -6,6 +6,8 @@ since RESPONDS_TO is fixed at load time and variables can change at any time.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from canvas_sdk.effects import Effect
 from canvas_sdk.events import EventType
 from canvas_sdk.handlers.base import BaseHandler
@@ -17,7 +19,7 @@ from ..plugin.task_webhook import LOG_PREFIX, handle_task_event
 class TaskWebhookHandler(BaseHandler):
     """Sends each enabled Task event as a signed webhook carrying the full FHIR Task."""
 
-    RESPONDS_TO = [
+    RESPONDS_TO: ClassVar[list[str]] = [
         EventType.Name(EventType.TASK_CREATED),
         EventType.Name(EventType.TASK_UPDATED),
         EventType.Name(EventType.TASK_COMPLETED),

@@ -17,13 +17,17 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
-TOKEN_PATH = "/auth/token/"
+TOKEN_PATH = "/auth/token/"  # noqa: S105 - a path, not a password
 TOKEN_LIFETIME_SECONDS = 36000
 
 
 def canvas_not_found_body() -> bytes:
     """Canvas's documented 404 body for a Task read (an OperationOutcome)."""
-    return resources.files(__package__).joinpath("fixtures/canvas/task_read_response_404.json").read_bytes()
+    return (
+        resources.files(__package__)
+        .joinpath("fixtures/canvas/task_read_response_404.json")
+        .read_bytes()
+    )
 
 
 @dataclass
@@ -69,7 +73,7 @@ class FhirHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         state = self.server.state
         length = int(self.headers.get("Content-Length") or 0)
         form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
@@ -100,7 +104,7 @@ class FhirHandler(BaseHTTPRequestHandler):
         }
         self.send(200, json.dumps(document).encode("utf-8"))
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         state = self.server.state
         if not self.path.startswith("/Task/"):
             self.send(404, canvas_not_found_body())
@@ -159,7 +163,9 @@ class LocalFhirServer:
             self.state.tasks[ident] = body
         return str(ident)
 
-    def script_response(self, path: str, status: int, body: bytes = b"", content_type: str = "application/json") -> None:
+    def script_response(
+        self, path: str, status: int, body: bytes = b"", content_type: str = "application/json"
+    ) -> None:
         """Answer the next request to `path` with this, before normal service resumes."""
         with self.state.lock:
             self.state.script.setdefault(path, deque()).append(

@@ -16,7 +16,11 @@ ASSIGNED_IDS = {
     "canvas/task_create_request.json": "fixture-create-request",
     "canvas/task_update_request.json": "fixture-update-request",
 }
-NOT_TASKS = ("task_read_response_404.json", "task_search_response_200.json", "task_search_entry_1.json")
+NOT_TASKS = (
+    "task_read_response_404.json",
+    "task_search_response_200.json",
+    "task_search_entry_1.json",
+)
 
 
 @dataclass(frozen=True)
@@ -48,5 +52,7 @@ def fixture_tasks() -> list[FixtureTask]:
             if assigned is not None:
                 task = json.loads(body)
                 body = json.dumps({"resourceType": "Task", "id": assigned, **task}).encode("utf-8")
-            found.append(FixtureTask(name=name, task_id=assigned or json.loads(body)["id"], body=body))
+            found.append(
+                FixtureTask(name=name, task_id=assigned or json.loads(body)["id"], body=body)
+            )
     return found

@@ -21,7 +21,7 @@ HTTP_REQUEST_EFFECT = "HTTP_REQUEST"
 DEFAULT_MAX_RETRIES = 0
 
 
-class NotAnHttpRequest(ValueError):
+class NotAnHttpRequestError(ValueError):
     """The effect is not an HttpRequestEffect."""
 
 
@@ -37,9 +37,11 @@ class DeliveryResult:
 
 
 def send_once(url: str, method: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    if not url.startswith(("http://", "https://")):
+        return 0
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return int(response.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
@@ -47,10 +49,12 @@ def send_once(url: str, method: str, headers: dict[str, str], body: bytes, timeo
         return 0
 
 
-def execute(effect: EmittedEffect, retry_wait: float = 0.05, timeout: float = 10.0) -> DeliveryResult:
+def execute(
+    effect: EmittedEffect, retry_wait: float = 0.05, timeout: float = 10.0
+) -> DeliveryResult:
     """Send the effect's request; retry on its `retry_on_status_codes`, like the platform."""
     if effect.type != HTTP_REQUEST_EFFECT:
-        raise NotAnHttpRequest("effect is " + effect.type + ", not " + HTTP_REQUEST_EFFECT)
+        raise NotAnHttpRequestError("effect is " + effect.type + ", not " + HTTP_REQUEST_EFFECT)
     data = effect.payload["data"]
     props = effect.payload.get("async_props") or {}
     retry_on = set(props.get("retry_on_status_codes") or data.get("retry_on_status_codes") or [])

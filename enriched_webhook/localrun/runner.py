@@ -127,7 +127,9 @@ class PluginRunner:
             except grpc.FutureTimeoutError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RunnerError("the plugin runner did not start:\n" + self.log_tail())
+                    raise RunnerError(
+                        "the plugin runner did not start:\n" + self.log_tail()
+                    ) from None
         self.stub = PluginRunnerStub(self.channel)
 
     def send_event(

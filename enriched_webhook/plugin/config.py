@@ -183,4 +183,3 @@ def load_settings(secrets: dict[str, Any], environment: dict[str, Any]) -> Plugi
         events=events,
         source=source,
     )
-

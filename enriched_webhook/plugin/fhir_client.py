@@ -81,12 +81,20 @@ class FhirTaskReader:
         lifetime = expires_in if isinstance(expires_in, int) and expires_in > 0 else 300
         keep_for = lifetime - TOKEN_EXPIRY_MARGIN_SECONDS
         if keep_for > 0:
-            self.cache.set(_token_cache_key(self.settings), token, timeout_seconds=keep_for)
+            try:
+                self.cache.set(_token_cache_key(self.settings), token, timeout_seconds=keep_for)
+            except Exception:  # noqa: S110
+                # A cache that refuses (e.g. a lifetime over its maximum) costs a token
+                # fetch on the next event, never this event.
+                pass
         return token
 
     def token(self) -> str:
         """The cached token, or a new one."""
-        cached = self.cache.get(_token_cache_key(self.settings))
+        try:
+            cached = self.cache.get(_token_cache_key(self.settings))
+        except Exception:
+            cached = None
         if isinstance(cached, str) and cached:
             return cached
         return self.fetch_token()

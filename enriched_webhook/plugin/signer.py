@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import jwt
 
-from ..shared.payload import CONTENT_TYPE, HEADER_AUTHORIZATION, HEADER_ID
-from ..shared.payload import HEADER_SIGNATURE, HEADER_TIMESTAMP
+from ..shared.payload import (
+    CONTENT_TYPE,
+    HEADER_AUTHORIZATION,
+    HEADER_ID,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+)
 from ..shared.signature import jwt_claims, signature_header
 from .config import ConfigError, PluginSettings
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 PAYLOAD_VERSION = 1
@@ -59,9 +59,9 @@ def utc_iso(when: str, fallback_unix: float) -> str:
             return when
         if parsed.tzinfo is None:
             return when
-        moment = parsed.astimezone(timezone.utc)
+        moment = parsed.astimezone(UTC)
     else:
-        moment = datetime.fromtimestamp(int(fallback_unix), timezone.utc)
+        moment = datetime.fromtimestamp(int(fallback_unix), UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

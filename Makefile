@@ -1,0 +1,34 @@
+# Two commands on a fresh machine (python3 >= 3.11 with pip, git, make):
+#   make demo   the main job: every fixture Task through the real Canvas plugin runner
+#   make test   lint, types and the whole test suite
+# Both bootstrap .venv first; nothing else needs installing by hand.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m enriched_webhook.localrun.demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check enriched_webhook tests bench
+	$(VENV)/bin/ruff format --check enriched_webhook tests bench
+	$(VENV)/bin/mypy
+
+test: lint
+	$(PY) -m pytest -p no:cacheprovider
+
+bench: $(STAMP)
+	$(PY) bench/plugin_compute.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info
