@@ -46,16 +46,7 @@ def mode_secrets(mode: str) -> dict[str, str]:
 def measure(mode: str, fhir: LocalFhirServer, rounds: int) -> dict[str, list[float]]:
     fixtures = fixture_tasks()
     with CaptureReceiver() as receiver:
-        secrets = {
-            "WEBHOOK_URL": receiver.url,
-            "ALLOW_LOCAL_URLS": "true",
-            "FHIR_CLIENT_ID": fhir.state.client_id,
-            "FHIR_CLIENT_SECRET": fhir.state.client_secret,
-            "FHIR_BASE_URL": fhir.base_url,
-            "FHIR_TOKEN_URL": fhir.token_url,
-            **mode_secrets(mode),
-        }
-        with PluginRunner(secrets) as runner:
+        with PluginRunner(fhir.plugin_variables(receiver.url, **mode_secrets(mode))) as runner:
             runner.send_event("TASK_CREATED", fixtures[0].task_id)  # warm-up: token, imports
             for _ in range(rounds):
                 for fixture in fixtures:

@@ -104,15 +104,7 @@ def run_mode(
     rows: list[Row] = []
     with CaptureReceiver() as receiver:
         extra, check = hmac_mode() if mode == "hmac" else jwt_mode(receiver.url)
-        secrets = {
-            "WEBHOOK_URL": receiver.url,
-            "ALLOW_LOCAL_URLS": "true",
-            "FHIR_CLIENT_ID": fhir.state.client_id,
-            "FHIR_CLIENT_SECRET": fhir.state.client_secret,
-            "FHIR_BASE_URL": fhir.base_url,
-            "FHIR_TOKEN_URL": fhir.token_url,
-            **extra,
-        }
+        secrets = fhir.plugin_variables(receiver.url, **extra)
         print("  starting the Canvas plugin runner (" + mode + ") ...", file=out, flush=True)
         with PluginRunner(secrets) as runner:
             for fixture in fixtures:

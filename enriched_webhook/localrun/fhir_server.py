@@ -155,6 +155,19 @@ class LocalFhirServer:
     def token_url(self) -> str:
         return self.base_url + TOKEN_PATH
 
+    def plugin_variables(self, webhook_url: str, **extra: str) -> dict[str, str]:
+        """The plugin's variables for a local run against this server and `webhook_url`."""
+        variables = {
+            "WEBHOOK_URL": webhook_url,
+            "ALLOW_LOCAL_URLS": "true",
+            "FHIR_CLIENT_ID": self.state.client_id,
+            "FHIR_CLIENT_SECRET": self.state.client_secret,
+            "FHIR_BASE_URL": self.base_url,
+            "FHIR_TOKEN_URL": self.token_url,
+        }
+        variables.update(extra)
+        return variables
+
     def add_task(self, task: dict[str, Any] | bytes, task_id: str | None = None) -> str:
         """Serve a Task (as given: bytes are served unchanged); return its id."""
         body = task if isinstance(task, bytes) else json.dumps(task).encode("utf-8")

@@ -54,16 +54,7 @@ def fhir() -> Iterator[LocalFhirServer]:
 def plugin_secrets(
     fhir: LocalFhirServer, receiver: CaptureReceiver, **extra: str
 ) -> dict[str, str]:
-    secrets = {
-        "WEBHOOK_URL": receiver.url,
-        "ALLOW_LOCAL_URLS": "true",
-        "FHIR_CLIENT_ID": fhir.state.client_id,
-        "FHIR_CLIENT_SECRET": fhir.state.client_secret,
-        "FHIR_BASE_URL": fhir.base_url,
-        "FHIR_TOKEN_URL": fhir.token_url,
-    }
-    secrets.update(extra)
-    return secrets
+    return fhir.plugin_variables(receiver.url, **extra)
 
 
 def deliver(runner: PluginRunner, event: str, target: str) -> list[int]:

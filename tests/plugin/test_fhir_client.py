@@ -26,17 +26,9 @@ def fhir() -> Iterator[LocalFhirServer]:
 
 
 def settings_for(fhir: LocalFhirServer, **overrides: Any) -> PluginSettings:
-    secrets = {
-        "WEBHOOK_URL": "http://127.0.0.1:9/hook",
-        "ALLOW_LOCAL_URLS": "true",
-        "WEBHOOK_SECRET": new_whsec(),
-        "FHIR_CLIENT_ID": fhir.state.client_id,
-        "FHIR_CLIENT_SECRET": fhir.state.client_secret,
-        "FHIR_BASE_URL": fhir.base_url,
-        "FHIR_TOKEN_URL": fhir.token_url,
-    }
-    secrets.update(overrides)
-    return load_settings(secrets, {"CUSTOMER_IDENTIFIER": "local"})
+    variables = fhir.plugin_variables("http://127.0.0.1:9/hook", WEBHOOK_SECRET=new_whsec())
+    variables.update(overrides)
+    return load_settings(variables, {"CUSTOMER_IDENTIFIER": "local"})
 
 
 def plugin_cache() -> Any:

@@ -37,16 +37,7 @@ def fhir() -> Iterator[LocalFhirServer]:
 
 
 def secrets_for(fhir: LocalFhirServer, **extra: str) -> dict[str, str]:
-    secrets = {
-        "WEBHOOK_URL": "https://hooks.example.com/canvas",
-        "FHIR_CLIENT_ID": fhir.state.client_id,
-        "FHIR_CLIENT_SECRET": fhir.state.client_secret,
-        "FHIR_BASE_URL": fhir.base_url,
-        "FHIR_TOKEN_URL": fhir.token_url,
-        "ALLOW_LOCAL_URLS": "true",
-    }
-    secrets.update(extra)
-    return secrets
+    return fhir.plugin_variables("https://hooks.example.com/canvas", **extra)
 
 
 def run(
