@@ -45,6 +45,7 @@ class FhirServerState:
 
     client_id: str
     client_secret: str
+    token_prefix: str = ""
     tasks: dict[str, bytes] = field(default_factory=dict)
     tokens: set[str] = field(default_factory=set)
     script: dict[str, deque[ScriptedResponse]] = field(default_factory=dict)
@@ -93,7 +94,7 @@ class FhirHandler(BaseHTTPRequestHandler):
         ):
             self.send(401, b'{"error": "invalid_client"}')
             return
-        token = secrets.token_urlsafe(24)
+        token = state.token_prefix + secrets.token_urlsafe(24)
         with state.lock:
             state.tokens.add(token)
         document = {
@@ -140,9 +141,17 @@ class FhirHttpServer(ThreadingHTTPServer):
 class LocalFhirServer:
     """Context manager: a FHIR server on a free port of 127.0.0.1, in a thread."""
 
-    def __init__(self, client_id: str = "local-client", client_secret: str | None = None) -> None:
+    def __init__(
+        self,
+        client_id: str = "local-client",
+        client_secret: str | None = None,
+        token_prefix: str = "",
+    ) -> None:
+        """`token_prefix` marks every issued token, so tests can scan logs for leaked ones."""
         self.state = FhirServerState(
-            client_id=client_id, client_secret=client_secret or secrets.token_urlsafe(16)
+            client_id=client_id,
+            client_secret=client_secret or secrets.token_urlsafe(16),
+            token_prefix=token_prefix,
         )
         self.server = FhirHttpServer(self.state)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

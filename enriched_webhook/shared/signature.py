@@ -14,9 +14,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import Any
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 SIGNATURE_VERSION = "v1"
+ENTRY_TAG = (SIGNATURE_VERSION + ",").encode("ascii")  # what starts each header entry
 # The plugin refuses shorter keys; the receiver accepts any non-empty key, as the
 # reference libraries do, so that it can verify their test vectors.
 MIN_SIGNING_KEY_BYTES = 24
@@ -59,9 +61,14 @@ def decode_secrets(value: str) -> list[bytes]:
     return keys
 
 
+def signed_prefix(msg_id: str, timestamp: int | str) -> bytes:
+    """What HMAC covers before the body: `{webhook-id}.{webhook-timestamp}.`."""
+    return (msg_id + "." + str(timestamp) + ".").encode("ascii")
+
+
 def signed_content(msg_id: str, timestamp: int | str, body: bytes) -> bytes:
     """The exact bytes HMAC covers: `{webhook-id}.{webhook-timestamp}.{body}`."""
-    return (msg_id + "." + str(timestamp) + ".").encode("ascii") + body
+    return signed_prefix(msg_id, timestamp) + body
 
 
 def hmac_signature(key: bytes, content: bytes) -> str:
@@ -76,26 +83,47 @@ def signature_header(keys: list[bytes], msg_id: str, timestamp: int, body: bytes
     return " ".join(hmac_signature(key, content) for key in keys)
 
 
-def signature_matches(header: str, keys: list[bytes], content: bytes) -> bool:
-    """True if any `v1` entry of `header` is the signature of `content` under any key.
+def keyed_hmacs(keys: list[bytes]) -> list[Any]:
+    """One keyed HMAC-SHA256 state per key, to be copied for each message.
 
-    Entries with other versions are skipped, as the spec requires. Expected values are
-    compared as base64 text in constant time, which avoids decoding attacker input.
+    Keying hashes the padded key twice; a verifier checking many messages against the same
+    keys does that once and `.copy()`s the state, which on a small body is a third of the
+    cost of `hmac.new`.
     """
-    candidates = [
-        entry[len(SIGNATURE_VERSION) + 1 :].encode("ascii", "replace")
-        for entry in header.split(" ")
-        if entry.startswith(SIGNATURE_VERSION + ",")
-    ]
-    if not candidates:
-        return False
-    matched = False
-    for key in keys:
-        expected = hmac_signature(key, content)[len(SIGNATURE_VERSION) + 1 :].encode("ascii")
+    return [hmac.new(key, None, hashlib.sha256) for key in keys]
+
+
+def signature_matches_keyed(header: str, keyed: list[Any], prefix: bytes, body: bytes) -> bool:
+    """True if any `v1` entry of `header` is the signature of `prefix + body` under any key.
+
+    `keyed` comes from `keyed_hmacs`. The content is fed in two parts so a large body is
+    never copied. Entries with other versions are skipped, as the spec requires. Expected
+    values are compared as base64 text in constant time, which avoids decoding attacker
+    input; a non-ASCII entry is mangled by the encoding and so can never match.
+    """
+    raw = header.encode("ascii", "replace")
+    tag = ENTRY_TAG
+    size = len(tag)
+    if raw[:size] == tag and b" " not in raw:
+        candidates = [raw[size:]]
+    else:
+        candidates = [entry[size:] for entry in raw.split(b" ") if entry[:size] == tag]
+        if not candidates:
+            return False
+    for base in keyed:
+        state = base.copy()
+        state.update(prefix)
+        state.update(body)
+        expected = base64.b64encode(state.digest())
         for candidate in candidates:
             if hmac.compare_digest(expected, candidate):
-                matched = True
-    return matched
+                return True
+    return False
+
+
+def signature_matches(header: str, keys: list[bytes], content: bytes) -> bool:
+    """True if any `v1` entry of `header` is the signature of `content` under any key."""
+    return signature_matches_keyed(header, keyed_hmacs(keys), content, b"")
 
 
 def body_sha256(body: bytes) -> str:

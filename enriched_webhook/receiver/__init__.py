@@ -1,0 +1,6 @@
+"""Receiver side: verification, replay stores and the reference HTTP receiver.
+
+Never imported by the plugin's handlers and left out of the uploaded plugin; the public
+import path is `enriched_webhook.verify`. Run the reference receiver with
+`python -m enriched_webhook.receiver --secret whsec_...`.
+"""

@@ -1,0 +1,65 @@
+"""The v1 envelope, parsed only after the signature has been verified.
+
+The body was produced by `shared.payload.serialize` (ASCII JSON), so anything that is not
+UTF-8 JSON with a JSON object at the top is refused rather than guessed at: `json.loads`
+would otherwise sniff UTF-16/32 from raw bytes and accept `NaN`. Depth and size are
+bounded by the caller's body limit and by catching RecursionError, so a deeply nested
+body is an InvalidPayloadError, not a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ..shared.payload import EVENT_TYPES, PAYLOAD_VERSION
+from ..shared.task_rules import TaskRuleError, check_task
+from .errors import InvalidPayloadError, InvalidTaskError, InvalidTokenError
+
+KNOWN_TYPES = frozenset(EVENT_TYPES.values())
+MAX_SOURCE_LENGTH = 2048
+# A FHIR dateTime (the plugin passes a zone-less Task time through as written).
+_DATE_TIME = re.compile(
+    r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?)?)?"
+)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError("non-standard JSON constant")
+
+
+def parse_envelope(body: bytes, subject: str | None = None) -> dict[str, Any]:
+    """The checked envelope: version 1, a known type, timestamp, source, a rule-abiding Task.
+
+    `subject` is a verified JWT `sub` ("Task/<id>"), which must name the Task in the body.
+    """
+    try:
+        document = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise InvalidPayloadError("the body is not UTF-8") from None
+    except (ValueError, RecursionError):
+        raise InvalidPayloadError("the body is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise InvalidPayloadError("the body is not a JSON object")
+    version = document.get("version")
+    if type(version) is not int or version != PAYLOAD_VERSION:
+        raise InvalidPayloadError("the envelope version is not " + str(PAYLOAD_VERSION))
+    kind = document.get("type")
+    if not isinstance(kind, str) or kind not in KNOWN_TYPES:
+        raise InvalidPayloadError("the envelope type is not a known event type")
+    timestamp = document.get("timestamp")
+    if not isinstance(timestamp, str) or _DATE_TIME.fullmatch(timestamp) is None:
+        raise InvalidPayloadError("the envelope timestamp is not a date-time")
+    source = document.get("source")
+    if not isinstance(source, str) or not source or len(source) > MAX_SOURCE_LENGTH:
+        raise InvalidPayloadError("the envelope source is missing or too long")
+    data = document.get("data")
+    try:
+        check_task(data)
+    except TaskRuleError as error:
+        # Rule messages name elements, never values (task_rules' contract).
+        raise InvalidTaskError(str(error)) from None
+    if subject is not None and subject != "Task/" + str(data.get("id")):  # type: ignore[union-attr]
+        raise InvalidTokenError("JWT sub does not name the Task in the body")
+    return document

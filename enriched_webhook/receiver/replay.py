@@ -1,0 +1,206 @@
+"""Replay stores: which event ids are handled, and which are being handled right now.
+
+An id moves through two states. `claim` marks it in progress (with an expiry, so a
+worker that dies mid-event does not block the sender's retries forever); `mark_handled`
+records it as done, for long enough that any copy still inside the tolerance window is
+recognised; `release` drops a claim after the handler failed, so a retry can succeed.
+Keeping "handled" separate from "in progress" is what lets a receiver answer a duplicate
+of a finished event with 2xx (the sender stops) and a concurrent one with 409 (the
+sender retries later), instead of losing an event whose first attempt failed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from .errors import AlreadyHandledError, InProgressError, ReplayStoreError, VerifierConfigError
+
+HANDLED = "handled"
+
+
+def new_token() -> str:
+    """A claim token: whoever holds it may finish or release the claim, nobody else."""
+    return os.urandom(16).hex()
+
+
+@runtime_checkable
+class ReplayCache(Protocol):
+    """What a Verifier needs from a replay store; implement it for another backend."""
+
+    def is_handled(self, msg_id: str) -> bool:
+        """True if `msg_id` is recorded as handled (and not expired)."""
+        ...
+
+    def claim(self, msg_id: str, ttl: float) -> str:
+        """Mark `msg_id` in progress for `ttl` seconds and return a token.
+
+        Raises AlreadyHandledError or InProgressError if the id is not free.
+        """
+        ...
+
+    def mark_handled(self, msg_id: str, token: str, ttl: float) -> None:
+        """Record `msg_id` as handled for `ttl` seconds, ending the claim `token`."""
+        ...
+
+    def release(self, msg_id: str, token: str) -> None:
+        """Drop the claim `token` if it is still ours; never touches a handled record."""
+        ...
+
+
+class MemoryReplayCache:
+    """An in-process store: bounded, expiring, thread-safe. One process only.
+
+    When full, expired entries go first, then the oldest: the bound protects memory, at
+    the price of forgetting the oldest ids under a flood. Size it above the number of
+    events you receive within twice the tolerance window. Several processes or machines
+    need a shared store (RedisReplayCache).
+    """
+
+    def __init__(
+        self, max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if max_entries < 1:
+            raise VerifierConfigError("max_entries must be at least 1")
+        self._max_entries = max_entries
+        self._clock = clock
+        self._lock = threading.Lock()
+        # id -> (HANDLED or a claim token, expiry on self._clock); insertion order is age.
+        self._entries: dict[str, tuple[str, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def is_handled(self, msg_id: str) -> bool:
+        # A single dict read is atomic under the GIL: no lock on the hot path.
+        entry = self._entries.get(msg_id)
+        return entry is not None and entry[0] == HANDLED and entry[1] > self._clock()
+
+    def claim(self, msg_id: str, ttl: float) -> str:
+        with self._lock:
+            now = self._clock()
+            entry = self._entries.get(msg_id)
+            if entry is not None and entry[1] > now:
+                if entry[0] == HANDLED:
+                    raise AlreadyHandledError("event " + msg_id + " was already handled")
+                raise InProgressError("event " + msg_id + " is being handled by another worker")
+            self._entries.pop(msg_id, None)
+            self._make_room(now)
+            token = new_token()
+            self._entries[msg_id] = (token, now + ttl)
+            return token
+
+    def mark_handled(self, msg_id: str, token: str, ttl: float) -> None:
+        with self._lock:
+            now = self._clock()
+            self._entries.pop(msg_id, None)
+            self._make_room(now)
+            self._entries[msg_id] = (HANDLED, now + ttl)
+
+    def release(self, msg_id: str, token: str) -> None:
+        with self._lock:
+            entry = self._entries.get(msg_id)
+            if entry is not None and entry[0] == token:
+                del self._entries[msg_id]
+
+    def _make_room(self, now: float) -> None:
+        entries = self._entries
+        # Oldest first: drop the expired ones at the front, cheaply, on every write.
+        while entries:
+            oldest = next(iter(entries))
+            if entries[oldest][1] > now and len(entries) < self._max_entries:
+                break
+            del entries[oldest]
+
+
+_MARK_HANDLED = """
+local current = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if current == ARGV[1] then return 1 end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class RedisReplayCache:
+    """A store shared by every receiver process and machine, in Redis.
+
+    A claim is one `SET key token NX PX ttl`, atomic on the server, so of N workers
+    receiving the same event exactly one wins. Finishing and releasing are Lua scripts
+    that compare the stored token first, so a worker whose claim expired and was taken
+    over cannot delete the new owner's claim. `redis` is imported only here, on
+    construction: install `enriched-webhook[redis]`.
+    """
+
+    def __init__(self, client: Any, *, prefix: str = "enriched-webhook:replay:") -> None:
+        try:
+            import redis
+        except ImportError:
+            raise ImportError(
+                "RedisReplayCache needs the redis package: pip install 'enriched-webhook[redis]'"
+            ) from None
+        if isinstance(client, str):
+            client = redis.Redis.from_url(client)
+        self.client = client
+        self.prefix = prefix
+        self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
+        self._mark_handled = client.register_script(_MARK_HANDLED)
+        self._release = client.register_script(_RELEASE)
+
+    def _key(self, msg_id: str) -> str:
+        return self.prefix + msg_id
+
+    @staticmethod
+    def _text(value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        return str(value)
+
+    def is_handled(self, msg_id: str) -> bool:
+        try:
+            value = self.client.get(self._key(msg_id))
+        except self._errors:
+            raise ReplayStoreError("the replay store (Redis) is unavailable") from None
+        return self._text(value) == HANDLED
+
+    def claim(self, msg_id: str, ttl: float) -> str:
+        key = self._key(msg_id)
+        token = new_token()
+        milliseconds = max(1, int(ttl * 1000))
+        try:
+            for _attempt in range(3):
+                if self.client.set(key, token, nx=True, px=milliseconds):
+                    return token
+                current = self._text(self.client.get(key))
+                if current == HANDLED:
+                    raise AlreadyHandledError("event " + msg_id + " was already handled")
+                if current is not None:
+                    raise InProgressError("event " + msg_id + " is being handled by another worker")
+                # The other claim expired between SET and GET: try again.
+        except self._errors:
+            raise ReplayStoreError("the replay store (Redis) is unavailable") from None
+        raise InProgressError("event " + msg_id + " is being handled by another worker")
+
+    def mark_handled(self, msg_id: str, token: str, ttl: float) -> None:
+        milliseconds = max(1, int(ttl * 1000))
+        try:
+            self._mark_handled(keys=[self._key(msg_id)], args=[token, HANDLED, milliseconds])
+        except self._errors:
+            raise ReplayStoreError("the replay store (Redis) is unavailable") from None
+
+    def release(self, msg_id: str, token: str) -> None:
+        try:
+            self._release(keys=[self._key(msg_id)], args=[token])
+        except self._errors:
+            raise ReplayStoreError("the replay store (Redis) is unavailable") from None

@@ -1,0 +1,310 @@
+"""The Verifier: one call that authenticates a request and hands back a validated event.
+
+Order matters and is fixed: headers are read (bounded), the timestamp is checked (the
+cheapest rejection of a stale capture), then the HMAC signature and/or the JWT, and only
+then is anything derived from the body: the replay check, JSON parsing, Task rules and
+fhir.resources validation. Nothing attacker-controlled is parsed before it is proven to
+come from the sender, except the JOSE header that says which key to use.
+
+Everything that can be prepared once (HMAC key schedules, loaded public keys, the fhir
+model import) is prepared in the constructor, so a request pays only for its own work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+from ..shared.payload import HEADER_AUTHORIZATION, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP
+from ..shared.signature import signature_matches_keyed, signed_prefix
+from .errors import (
+    AlreadyHandledError,
+    FutureTimestampError,
+    InvalidTokenError,
+    MalformedHeaderError,
+    MalformedRequestError,
+    MissingHeaderError,
+    ReplayStoreError,
+    StaleTimestampError,
+    VerifierConfigError,
+)
+from .event import VerifiedEvent
+from .headers import MAX_HEADER_LENGTH, read_headers
+from .hmac_check import HmacCheck, parse_secrets
+from .jwks_source import KeySource, RemoteKeySet, static_key_set
+from .jwt_check import (
+    ASYMMETRIC_ALGORITHMS,
+    JoseHeaderCache,
+    JwsKey,
+    bearer_token,
+    decode_request_token,
+    hs256_key,
+)
+from .replay import MemoryReplayCache, ReplayCache
+from .task_model import task_class
+
+DEFAULT_TOLERANCE = 300
+DEFAULT_CLAIM_TIMEOUT = 60.0
+MAX_ID_LENGTH = 256
+MAX_TIMESTAMP_DIGITS = 12
+_ID = HEADER_ID.lower()
+_TIMESTAMP = HEADER_TIMESTAMP.lower()
+_SIGNATURE = HEADER_SIGNATURE.lower()
+_AUTHORIZATION = HEADER_AUTHORIZATION.lower()
+
+
+def _body_bytes(body: Any) -> bytes:
+    """The raw body as bytes; str is accepted (UTF-8), as the reference libraries do."""
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
+    if isinstance(body, bytes):
+        return bytes(body)
+    if isinstance(body, str):
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedRequestError("the body is a str that is not encodable") from None
+    raise MalformedRequestError("the body must be bytes (the raw request body)")
+
+
+def _clock(now: Callable[[], float] | float | None) -> Callable[[], float]:
+    if now is None:
+        return time.time
+    if callable(now):
+        return now
+    if isinstance(now, (int, float)) and not isinstance(now, bool):
+        fixed = float(now)
+        return lambda: fixed
+    raise VerifierConfigError("now must be a number or a callable returning Unix seconds")
+
+
+class Verifier:
+    """Verifies webhooks from the enriched-webhook plugin (or any Standard Webhooks sender).
+
+    Configure `secrets` for HMAC, `jwks`/`jwks_url` (and/or `hs256_secret`) with an
+    `audience` for JWT; configure both and a request must pass both. `tolerance` bounds
+    the timestamp in both directions. `replay_cache` defaults to a MemoryReplayCache
+    (one process); use RedisReplayCache when several processes receive.
+    """
+
+    def __init__(
+        self,
+        secrets: str | bytes | Iterable[str | bytes] | None = None,
+        *,
+        jwks: Mapping[str, Any] | None = None,
+        jwks_url: str | None = None,
+        audience: str | None = None,
+        issuer: str | None = None,
+        hs256_secret: str | bytes | None = None,
+        tolerance: float = DEFAULT_TOLERANCE,
+        replay_cache: ReplayCache | None = None,
+        now: Callable[[], float] | float | None = None,
+        validate_task: bool = True,
+        claim_timeout: float = DEFAULT_CLAIM_TIMEOUT,
+        handled_ttl: float | None = None,
+        max_header_length: int = MAX_HEADER_LENGTH,
+        jwks_timeout: float = 5.0,
+        jwks_max_age: float = 3600.0,
+        jwks_refresh_interval: float = 60.0,
+    ) -> None:
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or tolerance <= 0:
+            raise VerifierConfigError("tolerance must be a positive number of seconds")
+        self.tolerance = tolerance
+        self._hmac = HmacCheck(parse_secrets(secrets)) if secrets is not None else None
+        if jwks is not None and jwks_url is not None:
+            raise VerifierConfigError("give jwks or jwks_url, not both")
+        self._keys: KeySource | None = None
+        if jwks is not None:
+            self._keys = static_key_set(dict(jwks))
+        elif jwks_url is not None:
+            self._keys = RemoteKeySet(
+                jwks_url,
+                timeout=jwks_timeout,
+                max_age=jwks_max_age,
+                refresh_interval=jwks_refresh_interval,
+            )
+        self._hs256: JwsKey | None = hs256_key(hs256_secret) if hs256_secret is not None else None
+        self._jwt = self._keys is not None or self._hs256 is not None
+        self._jose = JoseHeaderCache()
+        if self._hmac is None and not self._jwt:
+            raise VerifierConfigError(
+                "configure secrets (HMAC) and/or jwks, jwks_url, hs256_secret"
+            )
+        if self._jwt and (not isinstance(audience, str) or not audience):
+            # Without an audience, a token minted for another receiver would be accepted.
+            raise VerifierConfigError("JWT verification needs audience (this receiver's URL)")
+        self.audience = audience
+        self.issuer = issuer
+        names = [_ID, _TIMESTAMP]
+        if self._hmac is not None:
+            names.append(_SIGNATURE)
+        if self._jwt:
+            names.append(_AUTHORIZATION)
+        self._names = tuple(names)
+        # The one credential header of a single-mode verifier, read on the fast path;
+        # a verifier requiring both always reads all four through read_headers.
+        self._credential = _SIGNATURE if self._hmac is not None else _AUTHORIZATION
+        self._both = self._hmac is not None and self._jwt
+        self._max_header_length = max_header_length
+        self.replay_cache: ReplayCache = (
+            replay_cache if replay_cache is not None else MemoryReplayCache()
+        )
+        self._now = _clock(now)
+        self.validate_task = validate_task
+        self.claim_timeout = claim_timeout
+        # A captured request stays acceptable until its timestamp + tolerance, i.e. for up
+        # to twice the tolerance after it was first seen.
+        self.handled_ttl = handled_ttl if handled_ttl is not None else 2.0 * tolerance
+        if validate_task:
+            task_class()  # pay fhir.resources' import at start-up, not on the first request
+
+    def verify(self, body: bytes | bytearray | memoryview | str, headers: Any) -> VerifiedEvent:
+        """Authenticate one request and return its event; raise WebhookVerificationError.
+
+        Refuses an id already recorded as handled, but records nothing: use `process`
+        to claim and record ids.
+        """
+        if type(body) is not bytes:
+            body = _body_bytes(body)
+        # Fast path: exact lowercase names in a mapping with .get (a plain dict, or any
+        # framework's case-insensitive headers); anything else takes read_headers.
+        msg_id: str | None
+        timestamp_text: str | None
+        signature: str | None
+        authorization: str | None
+        try:
+            get = headers.get
+            msg_id = get(_ID)
+            timestamp_text = get(_TIMESTAMP)
+            credential = get(self._credential)
+        except Exception:
+            msg_id = timestamp_text = credential = None
+        if (
+            type(msg_id) is str
+            and type(timestamp_text) is str
+            and type(credential) is str
+            and len(credential) <= self._max_header_length
+            and not self._both
+        ):
+            signature = authorization = credential
+        else:
+            values = read_headers(headers, self._names, self._max_header_length)
+            msg_id = values[0]
+            timestamp_text = values[1]
+            signature = values[2]
+            authorization = values[-1]
+            if msg_id is None:
+                raise MissingHeaderError(_ID)
+            if timestamp_text is None:
+                raise MissingHeaderError(_TIMESTAMP)
+        if (
+            not msg_id
+            or len(msg_id) > MAX_ID_LENGTH
+            or not msg_id.isascii()
+            or not msg_id.isprintable()
+        ):
+            raise MalformedHeaderError("webhook-id must be 1 to 256 printable ASCII characters")
+        if (
+            len(timestamp_text) > MAX_TIMESTAMP_DIGITS
+            or not timestamp_text.isascii()
+            or not timestamp_text.isdigit()
+        ):
+            raise MalformedHeaderError("webhook-timestamp must be Unix seconds (digits only)")
+        timestamp = int(timestamp_text)
+        now = self._now()
+        if timestamp < now - self.tolerance:
+            raise StaleTimestampError("webhook-timestamp is older than the tolerance")
+        if timestamp > now + self.tolerance:
+            raise FutureTimestampError("webhook-timestamp is further ahead than the tolerance")
+        check = self._hmac
+        if check is not None:
+            if signature is None:
+                raise MissingHeaderError(_SIGNATURE)
+            prefix = signed_prefix(msg_id, timestamp_text)
+            if not signature_matches_keyed(signature, check.keyed, prefix, body):
+                check.refuse(signature)
+        claims = None
+        if self._jwt:
+            claims = self._check_jwt(authorization, msg_id, timestamp, body, now)
+        if self.replay_cache.is_handled(msg_id):
+            raise AlreadyHandledError("event " + msg_id + " was already handled")
+        event = VerifiedEvent(msg_id, timestamp, body, claims)
+        if self.validate_task:
+            event.validate()
+        return event
+
+    def _check_jwt(
+        self, authorization: str | None, msg_id: str, timestamp: int, body: bytes, now: float
+    ) -> dict[str, Any]:
+        if authorization is None:
+            raise MissingHeaderError(_AUTHORIZATION)
+        token = bearer_token(authorization)
+        algorithm, kid = self._jose.algorithm_and_kid(token)
+        key: JwsKey
+        if algorithm == "HS256" and self._hs256 is not None:
+            key = self._hs256
+        elif (
+            isinstance(algorithm, str)
+            and algorithm in ASYMMETRIC_ALGORITHMS
+            and self._keys is not None
+        ):
+            key = self._keys.find(kid, algorithm)
+        else:
+            raise InvalidTokenError("JWT alg is not accepted by this receiver")
+        return decode_request_token(
+            token,
+            key,
+            algorithm,
+            audience=self.audience,
+            issuer=self.issuer,
+            msg_id=msg_id,
+            timestamp=timestamp,
+            body=body,
+            now=now,
+        )
+
+    def process(self, body: bytes | bytearray | memoryview | str, headers: Any) -> Processing:
+        """Verify now; as a context manager, claim the id for the duration of the block.
+
+        On a clean exit the id is recorded as handled; on an exception the claim is
+        released, so the sender's retry can succeed. Entering raises AlreadyHandledError
+        or InProgressError for an id that is handled or held by another worker.
+        """
+        return Processing(self, self.verify(body, headers))
+
+
+class Processing:
+    """The claim on one event id, held while the receiver handles the event."""
+
+    __slots__ = ("_token", "_verifier", "event")
+
+    def __init__(self, verifier: Verifier, event: VerifiedEvent) -> None:
+        self._verifier = verifier
+        self.event = event
+        self._token: str | None = None
+
+    def __enter__(self) -> VerifiedEvent:
+        verifier = self._verifier
+        self._token = verifier.replay_cache.claim(self.event.id, verifier.claim_timeout)
+        return self.event
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        token = self._token
+        if token is None:
+            return
+        self._token = None
+        cache = self._verifier.replay_cache
+        if kind is None:
+            cache.mark_handled(self.event.id, token, self._verifier.handled_ttl)
+            return
+        try:
+            cache.release(self.event.id, token)
+        except ReplayStoreError:
+            pass  # the claim expires by itself; the handler's own error matters more

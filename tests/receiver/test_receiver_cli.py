@@ -1,0 +1,79 @@
+"""`enriched-webhook receive` and `python -m enriched_webhook.receiver`, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from enriched_webhook.cli.main import main
+from enriched_webhook.cli.receive import build_verifier
+from enriched_webhook.receiver.replay import RedisReplayCache
+from enriched_webhook.verify import Verifier
+
+from .helpers import AUDIENCE, body_for, fixture, hmac_headers, msg_id_for, new_key_pair, new_whsec
+
+
+def parse(*argv: str) -> object:
+    from enriched_webhook.cli.main import build_parser
+
+    return build_parser().parse_args(["receive", *argv])
+
+
+def test_options_build_the_verifier(tmp_path: Path, redis_url: str) -> None:
+    secret = new_whsec()
+    args = parse("--secret", secret, "--tolerance", "60")
+    verifier = build_verifier(args)  # type: ignore[arg-type]
+    assert isinstance(verifier, Verifier) and verifier.tolerance == 60
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps({"keys": [new_key_pair().public_jwk]}))
+    args = parse("--jwks", str(jwks_file), "--audience", AUDIENCE, "--redis-url", redis_url)
+    verifier = build_verifier(args)  # type: ignore[arg-type]
+    assert isinstance(verifier.replay_cache, RedisReplayCache)
+
+
+def test_configuration_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    env_before = os.environ.pop("WEBHOOK_SECRET", None)
+    try:
+        assert main(["receive", "--port", "0"]) == 2
+        assert main(["receive", "--port", "0", "--secret", "whsec_"]) == 2
+        assert main(["receive", "--port", "0", "--jwks", "/nonexistent.json"]) == 2
+    finally:
+        if env_before is not None:
+            os.environ["WEBHOOK_SECRET"] = env_before
+    assert "secret" in capsys.readouterr().err
+    assert main([]) == 2
+
+
+def test_python_dash_m_receiver_serves_requests() -> None:
+    secret = new_whsec()
+    env = dict(os.environ, WEBHOOK_SECRET=secret, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "enriched_webhook.receiver", "--port", "0"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        banner = process.stderr.readline()
+        assert "listening on http://127.0.0.1:" in banner, banner
+        url = banner.rsplit(" ", 1)[1].strip()
+        task = fixture().task
+        body = body_for(task, now=int(time.time()))
+        headers = hmac_headers(secret, body, msg_id_for(task), int(time.time()))
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 204
+        line = process.stderr.readline()
+        assert "verdict=ok" in line and msg_id_for(task) in line
+        assert secret not in banner + line
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,189 @@
+"""The receiver works without `canvas`: import-blocked in-process, and as a built wheel
+installed into a brand-new virtualenv (the `slow` test; deselect with -m 'not slow')."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BLOCKED = ("canvas_sdk", "canvas_cli", "canvas_generated", "plugin_runner", "logger", "settings")
+
+# Verifies one HMAC and one ES256 JWT request built from the packaged Task fixtures.
+VERIFY_SCRIPT = textwrap.dedent(
+    """
+    import base64, json, os, sys, time
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from enriched_webhook.verify import Verifier, AlreadyHandledError, InvalidSignatureError
+    from enriched_webhook.localrun.fixtures import fixture_tasks
+    from enriched_webhook.shared.payload import envelope, serialize, webhook_id
+    from enriched_webhook.shared.signature import decode_secret, jwt_claims, signature_header
+
+    task = fixture_tasks()[1].task
+    now = int(time.time())
+    body = serialize(envelope("TASK_CREATED", task, "https://x.canvasmedical.com", now)).encode()
+    msg_id = webhook_id("TASK_CREATED", task["id"], task.get("lastModified", ""))
+    secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    headers = {
+        "Webhook-Id": msg_id,
+        "Webhook-Timestamp": str(now),
+        "Webhook-Signature": signature_header([decode_secret(secret)], msg_id, now, body),
+    }
+    verifier = Verifier(secrets=[secret])
+    with verifier.process(body, headers) as event:
+        assert event.task.id == task["id"], event.task.id
+    try:
+        verifier.verify(body, headers)
+        raise SystemExit("a handled id must be refused")
+    except AlreadyHandledError:
+        pass
+    try:
+        Verifier(secrets=[secret]).verify(body + b" ", headers)
+        raise SystemExit("a changed body must be refused")
+    except InvalidSignatureError:
+        pass
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key()))
+    jwk.update(kid="k1", alg="ES256", use="sig")
+    claims = jwt_claims(issuer="https://x.canvasmedical.com", audience="https://r.example/hook",
+                        task_id=task["id"], msg_id=msg_id, timestamp=now, body=body)
+    token = jwt.encode(claims, private, algorithm="ES256", headers={"kid": "k1", "typ": "JWT"})
+    jwt_verifier = Verifier(jwks={"keys": [jwk]}, audience="https://r.example/hook")
+    event = jwt_verifier.verify(body, {"webhook-id": msg_id, "webhook-timestamp": str(now),
+                                       "authorization": "Bearer " + token})
+    assert event.type == "task.created"
+    print("VERIFIED", event.id)
+    """
+)
+
+BLOCKER = textwrap.dedent(
+    """
+    import importlib.abc, sys
+    BLOCKED = {blocked!r}
+
+    class RefuseCanvas(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ImportError("blocked in this test: " + name)
+            return None
+
+    sys.meta_path.insert(0, RefuseCanvas())
+    import enriched_webhook.verify
+    import enriched_webhook.receiver.http_server
+    import enriched_webhook.cli.main
+    """
+).format(blocked=BLOCKED)
+
+AFTER = textwrap.dedent(
+    """
+    leaked = sorted(name for name in sys.modules if name.split(".")[0] in BLOCKED)
+    assert not leaked, leaked
+    """
+)
+
+
+def test_verify_imports_and_works_with_canvas_blocked() -> None:
+    script = BLOCKER + VERIFY_SCRIPT + AFTER
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "VERIFIED msg_" in result.stdout
+
+
+def _source_copy(target: Path) -> Path:
+    """Only what the wheel is built from, so the build never writes into the checkout."""
+    target.mkdir()
+    shutil.copy2(REPO / "pyproject.toml", target / "pyproject.toml")
+    for name in ("README.md", "LICENSE"):
+        if (REPO / name).exists():
+            shutil.copy2(REPO / name, target / name)
+    shutil.copytree(
+        REPO / "enriched_webhook",
+        target / "enriched_webhook",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "SECRETS.json"),
+    )
+    return target
+
+
+@pytest.mark.slow
+def test_built_wheel_verifies_in_a_clean_virtualenv(tmp_path: Path) -> None:
+    source = _source_copy(tmp_path / "src")
+    dist = tmp_path / "dist"
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=env,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    wheels = list(dist.glob("enriched_webhook-*.whl"))
+    assert len(wheels) == 1, list(dist.iterdir())
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", str(wheels[0])],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env=env,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    run = subprocess.run(
+        [str(python), "-c", VERIFY_SCRIPT + AFTER.replace("BLOCKED", repr(BLOCKED))],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "VERIFIED msg_" in run.stdout
+    probe = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import importlib.util, enriched_webhook;"
+            "assert importlib.util.find_spec('canvas_sdk') is None;"
+            "print(enriched_webhook.__file__)",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert str(venv) in probe.stdout  # the installed wheel, not the checkout
+    receiver_help = subprocess.run(
+        [str(python), "-m", "enriched_webhook.receiver", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert receiver_help.returncode == 0, receiver_help.stderr
+    assert "--max-body-bytes" in receiver_help.stdout
