@@ -114,6 +114,16 @@ class InProgressError(ReplayError):
     http_status = 409
 
 
+class IdReusedError(ReplayError):
+    """A handled id came back with a different body: not a duplicate, and not accepted.
+
+    The same event occurrence always has the same body, so this is a sender bug or a
+    forged reuse of an id; answering 2xx would drop an event, so it is refused (422).
+    """
+
+    http_status = 422
+
+
 # --- 503: our side failed; the sender should retry. ---
 
 

@@ -20,6 +20,23 @@ from typing import Any, Protocol, runtime_checkable
 from .errors import AlreadyHandledError, InProgressError, ReplayStoreError, VerifierConfigError
 
 HANDLED = "handled"
+# A handled record is HANDLED + ":" + the hex SHA-256 of the body that was handled.
+HANDLED_PREFIX = HANDLED + ":"
+
+
+def handled_record(digest: str) -> str:
+    return HANDLED_PREFIX + digest
+
+
+def recorded_digest(value: str | None) -> str | None:
+    """The body digest of a handled record ("" if it had none), None if not handled."""
+    if value is None:
+        return None
+    if value == HANDLED:
+        return ""
+    if value.startswith(HANDLED_PREFIX):
+        return value[len(HANDLED_PREFIX) :]
+    return None
 
 
 def new_token() -> str:
@@ -31,8 +48,8 @@ def new_token() -> str:
 class ReplayCache(Protocol):
     """What a Verifier needs from a replay store; implement it for another backend."""
 
-    def is_handled(self, msg_id: str) -> bool:
-        """True if `msg_id` is recorded as handled (and not expired)."""
+    def handled_digest(self, msg_id: str) -> str | None:
+        """The body digest `msg_id` was handled with (not expired), else None."""
         ...
 
     def claim(self, msg_id: str, ttl: float) -> str:
@@ -42,8 +59,8 @@ class ReplayCache(Protocol):
         """
         ...
 
-    def mark_handled(self, msg_id: str, token: str, ttl: float) -> None:
-        """Record `msg_id` as handled for `ttl` seconds, ending the claim `token`."""
+    def mark_handled(self, msg_id: str, token: str, ttl: float, digest: str) -> None:
+        """Record `msg_id` as handled with body `digest` for `ttl` seconds, ending `token`."""
         ...
 
     def release(self, msg_id: str, token: str) -> None:
@@ -74,17 +91,19 @@ class MemoryReplayCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def is_handled(self, msg_id: str) -> bool:
+    def handled_digest(self, msg_id: str) -> str | None:
         # A single dict read is atomic under the GIL: no lock on the hot path.
         entry = self._entries.get(msg_id)
-        return entry is not None and entry[0] == HANDLED and entry[1] > self._clock()
+        if entry is None or entry[1] <= self._clock():
+            return None
+        return recorded_digest(entry[0])
 
     def claim(self, msg_id: str, ttl: float) -> str:
         with self._lock:
             now = self._clock()
             entry = self._entries.get(msg_id)
             if entry is not None and entry[1] > now:
-                if entry[0] == HANDLED:
+                if recorded_digest(entry[0]) is not None:
                     raise AlreadyHandledError("event " + msg_id + " was already handled")
                 raise InProgressError("event " + msg_id + " is being handled by another worker")
             self._entries.pop(msg_id, None)
@@ -93,12 +112,12 @@ class MemoryReplayCache:
             self._entries[msg_id] = (token, now + ttl)
             return token
 
-    def mark_handled(self, msg_id: str, token: str, ttl: float) -> None:
+    def mark_handled(self, msg_id: str, token: str, ttl: float, digest: str) -> None:
         with self._lock:
             now = self._clock()
             self._entries.pop(msg_id, None)
             self._make_room(now)
-            self._entries[msg_id] = (HANDLED, now + ttl)
+            self._entries[msg_id] = (handled_record(digest), now + ttl)
 
     def release(self, msg_id: str, token: str) -> None:
         with self._lock:
@@ -167,12 +186,12 @@ class RedisReplayCache:
             return value.decode("utf-8", "replace")
         return str(value)
 
-    def is_handled(self, msg_id: str) -> bool:
+    def handled_digest(self, msg_id: str) -> str | None:
         try:
             value = self.client.get(self._key(msg_id))
         except self._errors:
             raise ReplayStoreError("the replay store (Redis) is unavailable") from None
-        return self._text(value) == HANDLED
+        return recorded_digest(self._text(value))
 
     def claim(self, msg_id: str, ttl: float) -> str:
         key = self._key(msg_id)
@@ -183,7 +202,7 @@ class RedisReplayCache:
                 if self.client.set(key, token, nx=True, px=milliseconds):
                     return token
                 current = self._text(self.client.get(key))
-                if current == HANDLED:
+                if recorded_digest(current) is not None:
                     raise AlreadyHandledError("event " + msg_id + " was already handled")
                 if current is not None:
                     raise InProgressError("event " + msg_id + " is being handled by another worker")
@@ -192,10 +211,11 @@ class RedisReplayCache:
             raise ReplayStoreError("the replay store (Redis) is unavailable") from None
         raise InProgressError("event " + msg_id + " is being handled by another worker")
 
-    def mark_handled(self, msg_id: str, token: str, ttl: float) -> None:
+    def mark_handled(self, msg_id: str, token: str, ttl: float, digest: str) -> None:
         milliseconds = max(1, int(ttl * 1000))
+        record = handled_record(digest)
         try:
-            self._mark_handled(keys=[self._key(msg_id)], args=[token, HANDLED, milliseconds])
+            self._mark_handled(keys=[self._key(msg_id)], args=[token, record, milliseconds])
         except self._errors:
             raise ReplayStoreError("the replay store (Redis) is unavailable") from None
 

@@ -12,16 +12,18 @@ model import) is prepared in the constructor, so a request pays only for its own
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 from ..shared.payload import HEADER_AUTHORIZATION, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP
-from ..shared.signature import signature_matches_keyed, signed_prefix
+from ..shared.signature import body_sha256, signature_matches_keyed, signed_prefix
 from .errors import (
     AlreadyHandledError,
     FutureTimestampError,
+    IdReusedError,
     InvalidTokenError,
     MalformedHeaderError,
     MalformedRequestError,
@@ -228,7 +230,11 @@ class Verifier:
         claims = None
         if self._jwt:
             claims = self._check_jwt(authorization, msg_id, timestamp, body, now)
-        if self.replay_cache.is_handled(msg_id):
+        recorded = self.replay_cache.handled_digest(msg_id)
+        if recorded is not None:
+            # Hashing only on this rare path keeps the fast path free of a body pass.
+            if recorded and not hmac.compare_digest(recorded, body_sha256(body)):
+                raise IdReusedError("event " + msg_id + " was handled with a different body")
             raise AlreadyHandledError("event " + msg_id + " was already handled")
         event = VerifiedEvent(msg_id, timestamp, body, claims)
         if self.validate_task:
@@ -302,7 +308,8 @@ class Processing:
         self._token = None
         cache = self._verifier.replay_cache
         if kind is None:
-            cache.mark_handled(self.event.id, token, self._verifier.handled_ttl)
+            digest = body_sha256(self.event.body)
+            cache.mark_handled(self.event.id, token, self._verifier.handled_ttl, digest)
             return
         try:
             cache.release(self.event.id, token)

@@ -9,6 +9,7 @@ import pytest
 
 from enriched_webhook.verify import (
     AlreadyHandledError,
+    IdReusedError,
     InProgressError,
     MemoryReplayCache,
     ReplayCache,
@@ -99,16 +100,16 @@ def test_memory_cache_expires_and_is_bounded() -> None:
         cache.claim("a", 10)
     ticks[0] = 11.0  # the claim expired: a crashed worker does not block retries
     token = cache.claim("a", 10)
-    cache.mark_handled("a", token, 100)
-    assert cache.is_handled("a")
+    cache.mark_handled("a", token, 100, "d1")
+    assert cache.handled_digest("a") == "d1"
     cache.release("a", token)  # never undoes a handled record
-    assert cache.is_handled("a")
+    assert cache.handled_digest("a") == "d1"
     ticks[0] = 200.0
-    assert not cache.is_handled("a")
+    assert cache.handled_digest("a") is None
     for name in "bcdef":
-        cache.mark_handled(name, cache.claim(name, 10), 1000)
+        cache.mark_handled(name, cache.claim(name, 10), 1000, "d1")
     assert len(cache) <= 3
-    assert cache.is_handled("f") and not cache.is_handled("b")
+    assert cache.handled_digest("f") == "d1" and cache.handled_digest("b") is None
 
 
 def test_release_only_if_still_ours() -> None:
@@ -127,3 +128,18 @@ def test_release_only_if_still_ours() -> None:
 def test_handled_ttl_covers_the_tolerance_window(secret: str) -> None:
     check, _, _ = setup(secret, tolerance=300)
     assert check.handled_ttl >= 2 * 300
+
+
+def test_a_handled_id_with_a_different_body_is_refused_not_acknowledged(secret: str) -> None:
+    check, body, headers = setup(secret)
+    with check.process(body, headers):
+        pass
+    other = body_for(fixture("task-example3").task)
+    forged = hmac_headers(secret, other, headers["webhook-id"])
+    with pytest.raises(IdReusedError) as caught:
+        check.verify(other, forged)
+    assert caught.value.http_status == 422
+    assert not isinstance(caught.value, AlreadyHandledError)
+    with pytest.raises(IdReusedError):
+        with check.process(other, forged):
+            pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 
@@ -10,6 +11,7 @@ import redis
 
 from enriched_webhook.verify import (
     AlreadyHandledError,
+    IdReusedError,
     InProgressError,
     RedisReplayCache,
     ReplayCache,
@@ -87,7 +89,7 @@ def test_release_on_exception_then_retry_then_handled(cache: RedisReplayCache, s
     assert cache.client.get("test:msg_retry") is None
     with check.process(body, headers):
         pass
-    assert cache.is_handled("msg_retry")
+    assert cache.handled_digest("msg_retry") == hashlib.sha256(body).hexdigest()
     with pytest.raises(AlreadyHandledError):
         with check.process(body, headers):
             pass
@@ -99,12 +101,12 @@ def test_claims_and_handled_records_expire(cache: RedisReplayCache) -> None:
         cache.claim("short", 0.2)
     time.sleep(0.35)
     token = cache.claim("short", 5)
-    cache.mark_handled("short", token, 0.2)
-    assert cache.is_handled("short")
+    cache.mark_handled("short", token, 0.2, "d1")
+    assert cache.handled_digest("short") == "d1"
     ttl = cache.client.pttl("test:short")
     assert 0 < ttl <= 200
     time.sleep(0.35)
-    assert not cache.is_handled("short")
+    assert cache.handled_digest("short") is None
 
 
 def test_release_only_if_still_ours(cache: RedisReplayCache) -> None:
@@ -120,9 +122,9 @@ def test_release_only_if_still_ours(cache: RedisReplayCache) -> None:
 
 def test_handled_record_is_not_released(cache: RedisReplayCache) -> None:
     token = cache.claim("done", 5)
-    cache.mark_handled("done", token, 5)
+    cache.mark_handled("done", token, 5, "d1")
     cache.release("done", token)
-    assert cache.is_handled("done")
+    assert cache.handled_digest("done") == "d1"
     with pytest.raises(AlreadyHandledError):
         cache.claim("done", 5)
 
@@ -131,8 +133,8 @@ def test_decode_responses_clients_work(redis_url: str) -> None:
     store = RedisReplayCache(redis.Redis.from_url(redis_url, decode_responses=True), prefix="s:")
     store.client.flushdb()
     token = store.claim("text", 5)
-    store.mark_handled("text", token, 5)
-    assert store.is_handled("text")
+    store.mark_handled("text", token, 5, "d1")
+    assert store.handled_digest("text") == "d1"
     with pytest.raises(AlreadyHandledError):
         store.claim("text", 5)
 
@@ -146,3 +148,18 @@ def test_unreachable_redis_is_a_store_error(secret: str) -> None:
     check = Verifier(secret, now=NOW, replay_cache=store)
     with pytest.raises(ReplayStoreError):
         check.verify(body, hmac_headers(secret, body))
+
+
+def test_a_handled_id_with_a_different_body_is_refused_not_acknowledged(
+    cache: RedisReplayCache, secret: str
+) -> None:
+    body = body_for(fixture().task)
+    check = Verifier(secret, now=NOW, replay_cache=cache)
+    with check.process(body, hmac_headers(secret, body, "msg_reused")):
+        pass
+    other = body_for(fixture("task-example3").task)
+    with pytest.raises(IdReusedError) as caught:
+        check.verify(other, hmac_headers(secret, other, "msg_reused"))
+    assert caught.value.http_status == 422
+    with pytest.raises(AlreadyHandledError):
+        check.verify(body, hmac_headers(secret, body, "msg_reused"))
