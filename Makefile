@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m enriched_webhook.localrun.demo
+	$(VENV)/bin/enriched-webhook demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check enriched_webhook tests bench

@@ -10,12 +10,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import bundle, keys, receive, schema
+from . import audit, bundle, demo, keys, receive, schema, verify
 
 COMMANDS = {
+    "demo": demo,
     "keys": keys,
     "bundle": bundle,
     "schema": schema,
+    "audit": audit,
+    "verify": verify,
     "receive": receive,
 }
 
@@ -23,8 +26,8 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="enriched-webhook",
-        description="enriched-webhook tools: keys, the deployable bundle, the payload schema, "
-        "and a reference receiver.",
+        description="enriched-webhook: the end-to-end demo, keys, the deployable bundle, the "
+        "payload schema, offline audit and verification, and a reference receiver.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():

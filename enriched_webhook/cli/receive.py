@@ -11,8 +11,10 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
+from ..receiver.capture import CaptureWriter
 from ..receiver.errors import VerifierConfigError
 from ..receiver.http_server import DEFAULT_MAX_BODY_BYTES, WebhookServer
 from ..receiver.replay import RedisReplayCache, ReplayCache
@@ -49,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_MAX_BODY_BYTES,
         help="larger bodies are answered 413 (default 1 MiB)",
+    )
+    parser.add_argument(
+        "--capture",
+        metavar="DIR",
+        type=Path,
+        help="write every request received into DIR, one JSON file each (PHI: files are 0600)",
     )
 
 
@@ -92,7 +100,14 @@ def run(args: argparse.Namespace) -> int:
     except (VerifierConfigError, ImportError) as error:
         sys.stderr.write("enriched-webhook receive: " + str(error) + "\n")
         return 2
-    server = WebhookServer((args.host, args.port), verifier, max_body_bytes=args.max_body_bytes)
+    try:
+        capture = CaptureWriter(args.capture) if args.capture else None
+    except OSError as error:
+        sys.stderr.write("enriched-webhook receive: cannot use --capture: " + str(error) + "\n")
+        return 2
+    server = WebhookServer(
+        (args.host, args.port), verifier, max_body_bytes=args.max_body_bytes, capture=capture
+    )
     sys.stderr.write("enriched-webhook receive: listening on " + server.url + "\n")
     sys.stderr.flush()
     try:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .capture import CaptureFormatError, CaptureWriter
 from .errors import WebhookVerificationError
 from .event import VerifiedEvent
 from .verifier import Verifier
@@ -63,11 +64,13 @@ class WebhookServer(ThreadingHTTPServer):
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         on_event: EventHandler | None = None,
         log: LogSink | None = None,
+        capture: CaptureWriter | None = None,
     ) -> None:
         super().__init__(address, WebhookRequestHandler)
         self.verifier = verifier
         self.max_body_bytes = max_body_bytes
         self.on_event = on_event
+        self.capture = capture
         self.log = log if log is not None else stderr_log
         self._thread: threading.Thread | None = None
 
@@ -104,10 +107,16 @@ def serve(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     on_event: EventHandler | None = None,
     log: LogSink | None = None,
+    capture: CaptureWriter | None = None,
 ) -> WebhookServer:
     """Start a receiver in the background; port 0 picks a free port (`.server_address`)."""
     server = WebhookServer(
-        (host, port), verifier, max_body_bytes=max_body_bytes, on_event=on_event, log=log
+        (host, port),
+        verifier,
+        max_body_bytes=max_body_bytes,
+        on_event=on_event,
+        log=log,
+        capture=capture,
     )
     return server.start()
 
@@ -169,6 +178,13 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
         if len(body) != length:
             self.close_connection = True
             return 400, "IncompleteBody", "the body is shorter than Content-Length"
+        if self.server.capture is not None:
+            # Every request that arrived whole, whatever its verdict: captures are for
+            # debugging exactly the requests that fail.
+            try:
+                self.server.capture.write(self.headers.items(), body)
+            except (CaptureFormatError, OSError) as error:
+                self.server.log("capture skipped: " + type(error).__name__)
         try:
             with self.server.verifier.process(body, self.headers) as event:
                 fields["type"] = event.type

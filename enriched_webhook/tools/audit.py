@@ -1,0 +1,64 @@
+"""Audit payload files offline: the same envelope checks, Task rules and fhir.resources
+validation a receiver applies, without any signature (for that: `verify`).
+
+Each file is a bare body or a captured request. The result line names the file and what
+was wrong, never any Task content.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..receiver.capture import CaptureFormatError, is_capture, parse_capture
+from ..receiver.envelope import parse_envelope
+from ..receiver.errors import WebhookVerificationError
+from ..receiver.task_model import validate_task
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    path: str
+    passed: bool
+    detail: str
+
+    def line(self) -> str:
+        return ("PASS  " if self.passed else "FAIL  ") + self.path + "  " + self.detail
+
+
+def audit_body(body: bytes) -> str:
+    """`<type> Task/<id>` for a valid payload; raises WebhookVerificationError otherwise."""
+    document = parse_envelope(body)
+    validate_task(document["data"])
+    return str(document["type"]) + "  Task/" + str(document["data"].get("id", "-"))
+
+
+def audit_file(path: Path) -> AuditResult:
+    name = str(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return AuditResult(name, False, "larger than 16 MiB: not a payload")
+        raw = path.read_bytes()
+    except OSError as error:
+        return AuditResult(name, False, "cannot read: " + str(error.strerror or "error"))
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return AuditResult(name, False, "not JSON")
+    body = raw
+    kind = "body"
+    if is_capture(document):
+        kind = "capture"
+        try:
+            _headers, body = parse_capture(document)
+        except CaptureFormatError as error:
+            return AuditResult(name, False, "capture: " + str(error))
+    elif not isinstance(document, dict):
+        return AuditResult(name, False, "not a payload: the JSON is not an object")
+    try:
+        return AuditResult(name, True, kind + "  " + audit_body(body))
+    except WebhookVerificationError as error:
+        return AuditResult(name, False, kind + "  " + type(error).__name__ + ": " + str(error))
