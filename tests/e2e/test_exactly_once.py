@@ -7,7 +7,6 @@ import threading
 import urllib.error
 import urllib.request
 from collections import Counter, deque
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -80,14 +79,6 @@ class FlakyFront:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture(scope="module")
-def fhir() -> Iterator[LocalFhirServer]:
-    with LocalFhirServer() as server:
-        for fixture in FIXTURES:
-            server.add_task(fixture.body, fixture.task_id)
-        yield server
 
 
 def test_each_event_is_handled_exactly_once_through_faults_and_retries(

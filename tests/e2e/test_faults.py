@@ -7,7 +7,6 @@ with its reason; nothing unsigned and nothing for a bad Task is ever sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -25,14 +24,6 @@ pytestmark = pytest.mark.runner
 FIXTURES = fixture_tasks()
 TASK = FIXTURES[1]  # Canvas's documented read response
 OTHER = FIXTURES[3]
-
-
-@pytest.fixture(scope="module")
-def fhir() -> Iterator[LocalFhirServer]:
-    with LocalFhirServer() as server:
-        for fixture in FIXTURES:
-            server.add_task(fixture.body, fixture.task_id)
-        yield server
 
 
 def assert_survived(log: str) -> None:
