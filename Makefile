@@ -27,8 +27,10 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest -p no:cacheprovider
 
+# Receiver and plugin benchmarks; prints tables (see docs/benchmarks.md). It starts plugin
+# runners on 127.0.0.1:50051: beside a running test suite, wrap it in `unshare -n` (README).
 bench: $(STAMP)
-	$(PY) bench/plugin_compute.py
+	$(PY) bench/run_all.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -59,7 +59,9 @@ class PluginRunner:
     """Starts `canvas run-plugin` on a plugin-only copy with the given variables.
 
     Use as a context manager; the runner is stopped (and its temporary folder removed) on
-    exit, also when the body raises.
+    exit, also when the body raises. `plugin_source` runs a copy of another plugin folder
+    instead (the benchmark's floor plugin measures the runner's own cost per event with
+    it); by default the runner gets the copy of ours that `canvas deploy` would get.
     """
 
     def __init__(
@@ -67,8 +69,10 @@ class PluginRunner:
         secrets: dict[str, str],
         environment: dict[str, str] | None = None,
         log_path: Path | None = None,
+        plugin_source: Path | None = None,
     ) -> None:
         self.secrets = secrets
+        self.plugin_source = plugin_source
         self.environment = environment or {}
         self.workdir = Path(tempfile.mkdtemp(prefix="enriched-webhook-runner-"))
         self.log_path = log_path or self.workdir / "runner.log"
@@ -98,7 +102,13 @@ class PluginRunner:
             raise RunnerError(
                 "port 50051 is in use: another plugin runner is running (stop it first)"
             )
-        plugin_dir = copy_plugin(self.workdir / "plugins")
+        if self.plugin_source is None:
+            plugin_dir = copy_plugin(self.workdir / "plugins")
+        else:
+            plugin_dir = self.workdir / "plugins" / self.plugin_source.name
+            shutil.copytree(
+                self.plugin_source, plugin_dir, ignore=shutil.ignore_patterns("__pycache__")
+            )
         (plugin_dir / "SECRETS.json").write_text(json.dumps(self.secrets))
         env = dict(os.environ)
         env.update({"CANVAS_NO_UPDATE_CHECK": "1", "PYTHONUNBUFFERED": "1"})

@@ -29,13 +29,18 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError("non-standard JSON constant")
 
 
+# json.loads with any keyword builds a new decoder per call; one built here is the same
+# decoder (same parse_constant), minus ~3 us per request.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def parse_envelope(body: bytes, subject: str | None = None) -> dict[str, Any]:
     """The checked envelope: version 1, a known type, timestamp, source, a rule-abiding Task.
 
     `subject` is a verified JWT `sub` ("Task/<id>"), which must name the Task in the body.
     """
     try:
-        document = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+        document = _DECODER.decode(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise InvalidPayloadError("the body is not UTF-8") from None
     except (ValueError, RecursionError):
