@@ -12,7 +12,9 @@ from canvas_sdk.effects import Effect
 from canvas_sdk.effects.http_request import HttpRequestEffect
 
 # Timeouts, rate limits and transient server errors: worth sending the same bytes again.
-RETRY_ON_STATUS_CODES = [408, 429, 500, 502, 503, 504]
+# 409 too: a receiver using the library answers 409 while another of its workers holds the
+# same event id, and that worker may yet fail and release it, so the event must come again.
+RETRY_ON_STATUS_CODES = [408, 409, 429, 500, 502, 503, 504]
 MAX_RETRIES = 3
 
 

@@ -65,6 +65,7 @@ def deliver(runner: PluginRunner, event: str, target: str) -> list[int]:
         assert effect.type == "HTTP_REQUEST"
         assert effect.payload["async_props"]["retry_on_status_codes"] == [
             408,
+            409,
             429,
             500,
             502,

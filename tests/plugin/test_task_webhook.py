@@ -67,7 +67,7 @@ def test_hmac_effect_posts_the_exact_signed_body(fhir: LocalFhirServer) -> None:
     data = payload["data"]
     assert data["method"] == "POST" and data["url"] == "https://hooks.example.com/canvas"
     assert payload["async_props"] == {
-        "retry_on_status_codes": [408, 429, 500, 502, 503, 504],
+        "retry_on_status_codes": [408, 409, 429, 500, 502, 503, 504],
         "delay_seconds": 0,
         "max_retries": 3,
     }
