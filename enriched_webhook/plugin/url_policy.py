@@ -39,6 +39,9 @@ def _ipv4(host: str) -> list[int] | None:
     match = _DOTTED_QUAD.fullmatch(host)
     if match is None:
         return None
+    if any(len(part) > 1 and part.startswith("0") for part in match.groups()):
+        # `012.0.0.1` is 10.0.0.1 to clients that read a leading zero as octal.
+        raise UrlPolicyError("the host has an IPv4 part with a leading zero (ambiguous)")
     octets = [int(part) for part in match.groups()]
     if any(octet > 255 for octet in octets):
         raise UrlPolicyError("the host is not a valid IPv4 address")
@@ -46,11 +49,12 @@ def _ipv4(host: str) -> list[int] | None:
 
 
 def _ipv6_is_local(host: str) -> bool:
-    """Loopback, unspecified, link-local, unique-local, multicast or IPv4-mapped/NAT64."""
+    """Loopback, unspecified, link-local, site-local, unique-local, multicast, or an address
+    that embeds an IPv4 one (mapped, NAT64, 6to4), whose IPv4 part could be private."""
     text = host.lower()
     if "%" in text:
         return True  # a zone id only makes sense for link-local addresses
-    if text.startswith("::ffff:") or text.startswith("64:ff9b:"):
+    if text.startswith(("::ffff:", "64:ff9b:", "2002:")):
         return True
     head = text.split(":")[0]
     if head == "":
@@ -60,6 +64,7 @@ def _ipv6_is_local(host: str) -> bool:
         return True  # not an address we can classify: refuse rather than guess
     return (
         (value & 0xFFC0) == 0xFE80  # link-local
+        or (value & 0xFFC0) == 0xFEC0  # site-local (deprecated, still routed privately)
         or (value & 0xFE00) == 0xFC00  # unique local
         or (value & 0xFF00) == 0xFF00  # multicast
         or value == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from enriched_webhook.localrun.plugin_copy import PACKAGE_DIR, copy_plugin
+from enriched_webhook.localrun.plugin_copy import PACKAGE_DIR, PLUGIN_PARTS, copy_plugin
 from enriched_webhook.localrun.runner import canvas_executable
 
 
@@ -57,3 +57,18 @@ def test_receiver_dependencies_are_refused_by_the_sandbox(tmp_path: Path, module
     target.write_text(target.read_text() + "\nimport " + module + "\n")
     result = validate(copy)
     assert result.returncode != 0, "the sandbox no longer refuses " + module
+
+
+def test_canvasignore_uploads_exactly_the_plugin_parts() -> None:
+    """`canvas install` (reads .canvasignore) and the runner/bundle copy (PLUGIN_PARTS) agree."""
+    import pathspec
+
+    repo = PACKAGE_DIR.parent
+    lines = ["__pycache__", "*.pyc", *(repo / ".canvasignore").read_text().splitlines()]
+    ignored = pathspec.PathSpec.from_lines(pathspec.patterns.GitWildMatchPattern, lines)
+    for path in PACKAGE_DIR.rglob("*"):
+        relative = path.relative_to(PACKAGE_DIR)
+        if path.is_dir() or "__pycache__" in relative.parts:
+            continue
+        in_plugin = relative.parts[0] in PLUGIN_PARTS
+        assert ignored.match_file(relative) != in_plugin, str(relative)

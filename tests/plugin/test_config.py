@@ -156,6 +156,9 @@ def test_allow_local_urls_admits_http_and_loopback() -> None:
         "2130706433",
         "127.1",
         "0x7f.0.0.1",
+        "012.0.0.1",
+        "[fec0::1]",
+        "[2002:a00:1::1]",
         "224.0.0.1",
     ],
 )
