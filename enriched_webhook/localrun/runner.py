@@ -82,7 +82,15 @@ class PluginRunner:
         self.saved_log = ""
 
     def __enter__(self) -> PluginRunner:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            # A failed or interrupted start (Ctrl-C while waiting) must not leave a runner
+            # on port 50051, nor SECRETS.json on disk: the runner has its own session, so
+            # a terminal's Ctrl-C never reaches it.
+            self.stop()
+            self.cleanup()
+            raise
         return self
 
     def __exit__(
@@ -116,9 +124,10 @@ class PluginRunner:
         env.setdefault("PLUGIN_RUNNER_SIGNING_KEY", secrets.token_hex(32))
         env.update(self.environment)
         env.pop("DATABASE_URL", None)
+        command = [canvas_executable(), "run-plugin", str(plugin_dir)]
         log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [canvas_executable(), "run-plugin", str(plugin_dir)],
+            command,
             cwd=self.workdir,
             env=env,
             stdout=log_file,
@@ -177,6 +186,7 @@ class PluginRunner:
             self.channel.close()
             self.channel = None
             self.stub = None
+        started = self.process is not None
         if self.process is not None and self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, 15)
@@ -188,9 +198,9 @@ class PluginRunner:
                 os.killpg(self.process.pid, 9)
                 self.process.wait(timeout=5)
         self.process = None
-        # Wait for the port to be released, so the next runner can start at once.
+        # Wait for our runner's port to be released, so the next runner can start at once.
         deadline = time.monotonic() + 10
-        while not port_is_free(RUNNER_PORT) and time.monotonic() < deadline:
+        while started and not port_is_free(RUNNER_PORT) and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def cleanup(self) -> None:

@@ -52,3 +52,22 @@ def test_ctrl_c_stops_every_process_the_demo_started() -> None:
     _gone, alive = psutil.wait_procs(children, timeout=10)
     assert alive == [], "left running: " + str([p.pid for p in alive])
     assert port_is_free(RUNNER_PORT)
+
+
+def test_ctrl_c_while_the_runner_starts_stops_it_too() -> None:
+    script = Path(sys.executable).parent / "enriched-webhook"
+    env = dict(os.environ, CANVAS_NO_UPDATE_CHECK="1")
+    demo = subprocess.Popen([str(script), "demo"], stdout=subprocess.PIPE, text=True, env=env)
+    assert demo.stdout is not None
+    for line in demo.stdout:
+        if "starting the Canvas plugin runner" in line:
+            break
+    time.sleep(0.3)  # the runner process exists, and is still loading
+    children = psutil.Process(demo.pid).children(recursive=True)
+    assert children, "no runner process was started"
+    demo.send_signal(signal.SIGINT)
+    demo.stdout.read()
+    assert demo.wait(timeout=30) == 130
+    _gone, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+    assert port_is_free(RUNNER_PORT)
