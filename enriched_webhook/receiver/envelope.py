@@ -10,19 +10,14 @@ body is an InvalidPayloadError, not a crash.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-from ..shared.payload import EVENT_TYPES, PAYLOAD_VERSION
+from ..shared.payload import ENVELOPE_TIME, EVENT_TYPES, PAYLOAD_VERSION
 from ..shared.task_rules import TaskRuleError, check_task
 from .errors import InvalidPayloadError, InvalidTaskError, InvalidTokenError
 
 KNOWN_TYPES = frozenset(EVENT_TYPES.values())
 MAX_SOURCE_LENGTH = 2048
-# A FHIR dateTime (the plugin passes a zone-less Task time through as written).
-_DATE_TIME = re.compile(
-    r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?)?)?"
-)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -54,7 +49,7 @@ def parse_envelope(body: bytes, subject: str | None = None) -> dict[str, Any]:
     if not isinstance(kind, str) or kind not in KNOWN_TYPES:
         raise InvalidPayloadError("the envelope type is not a known event type")
     timestamp = document.get("timestamp")
-    if not isinstance(timestamp, str) or _DATE_TIME.fullmatch(timestamp) is None:
+    if not isinstance(timestamp, str) or ENVELOPE_TIME.fullmatch(timestamp) is None:
         raise InvalidPayloadError("the envelope timestamp is not a date-time")
     source = document.get("source")
     if not isinstance(source, str) or not source or len(source) > MAX_SOURCE_LENGTH:

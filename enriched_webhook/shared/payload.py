@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,13 @@ EVENT_TYPES = {
     "TASK_CLOSED": "task.closed",
 }
 DEFAULT_EVENTS = ("TASK_CREATED",)
+
+# What an envelope `timestamp` may be: a FHIR dateTime, in UTC with `Z` when it has a time
+# (a date without one is passed on as written). The receiver refuses anything else, so
+# the plugin never signs anything else.
+ENVELOPE_TIME = re.compile(
+    r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?)?)?"
+)
 
 HEADER_ID = "webhook-id"
 HEADER_TIMESTAMP = "webhook-timestamp"
@@ -49,20 +57,19 @@ def utc_iso(when: str, fallback_unix: float) -> str:
     """`when` as UTC ISO 8601 with a `Z`, to the second.
 
     A FHIR dateTime without a time zone (a bare date, say) cannot be placed in UTC, so it
-    is passed on as written rather than guessed at; with no `when` at all, the handling
-    time is used.
+    is passed on as written rather than guessed at; with no usable `when` (absent, or not
+    a FHIR dateTime), the handling time is used, so the receiver never sees a timestamp
+    it refuses.
     """
-    if when:
+    if when and ENVELOPE_TIME.fullmatch(when):
         try:
             parsed = datetime.fromisoformat(when)
         except ValueError:
-            return when
+            return when  # a FHIR dateTime Python cannot read (a year, a year-month)
         if parsed.tzinfo is None:
             return when
-        moment = parsed.astimezone(UTC)
-    else:
-        moment = datetime.fromtimestamp(int(fallback_unix), UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(fallback_unix), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def envelope(event_name: str, task: dict[str, Any], source: str, now: float) -> dict[str, Any]:

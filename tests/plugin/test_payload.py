@@ -31,6 +31,10 @@ def test_occurred_at_prefers_last_modified_then_authored_on() -> None:
         ("2023-09-22T14:00:00Z", "2023-09-22T14:00:00Z"),
         ("2023-09-22", "2023-09-22"),  # no time zone: passed on, not guessed
         ("", "1970-01-01T00:00:10Z"),  # no time at all: the handling time
+        ("2023", "2023"),  # a FHIR dateTime Python cannot read: as written
+        ("20261129", "1970-01-01T00:00:10Z"),  # not a FHIR dateTime: the handling time
+        ("2026-11-29 07:20", "1970-01-01T00:00:10Z"),
+        ("garbage", "1970-01-01T00:00:10Z"),
     ],
 )
 def test_timestamp_is_utc_iso_8601(when: str, expected: str) -> None:
@@ -57,3 +61,15 @@ def test_non_ascii_text_survives_as_escapes() -> None:
     body = serialize(envelope("TASK_CREATED", fixture.task, "https://x", 0))
     assert "\\u00fc" in body and "\\ud83d\\ude91" in body  # ü and the ambulance emoji
     assert json.loads(body)["data"]["description"] == fixture.task["description"]
+
+
+@pytest.mark.parametrize(
+    "when", ["20261129", "2026-11-29 07:20", "2026-11-29T07", "garbage", "2023"]
+)
+def test_the_receiver_accepts_every_timestamp_the_plugin_writes(when: str) -> None:
+    from enriched_webhook.receiver.envelope import parse_envelope
+
+    fixture = fixture_tasks()[1]
+    task = dict(fixture.task, lastModified=when)
+    document = parse_envelope(serialize(envelope("TASK_CREATED", task, "https://x", 10)).encode())
+    assert document["data"]["lastModified"] == when
