@@ -120,7 +120,10 @@ class FhirTaskReader:
             response = self.get_task(task_id, token)
             status = response.status_code
             if status == 401 and not refreshed:
-                self.cache.delete(_token_cache_key(self.settings))
+                try:
+                    self.cache.delete(_token_cache_key(self.settings))
+                except Exception:  # noqa: S110 - fetch_token overwrites the entry anyway
+                    pass
                 token = self.fetch_token()
                 refreshed = True
                 continue

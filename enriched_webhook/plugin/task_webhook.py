@@ -14,7 +14,7 @@ from typing import Any
 from canvas_sdk.effects import Effect
 
 from ..shared.payload import envelope, occurred_at, serialize, webhook_id
-from ..shared.task_rules import TaskRuleError, check_task
+from ..shared.task_rules import TaskRuleError, check_task, is_fhir_id
 from .config import ConfigError, PluginSettings, load_settings
 from .delivery import delivery_effect
 from .fhir_client import FhirReadError, FhirTaskReader
@@ -52,11 +52,8 @@ class EventOutcome:
 
 
 def _safe_id(value: Any) -> str:
-    """The target id as it may appear in a log: ids only, nothing that could be text."""
-    text = value if isinstance(value, str) else ""
-    if text and len(text) <= 64 and all(char.isalnum() or char in "-." for char in text):
-        return text
-    return "<invalid>"
+    """The target id as it may appear in a log: a FHIR id, nothing that could be text."""
+    return value if is_fhir_id(value) else "<invalid>"
 
 
 def handle_task_event(

@@ -180,3 +180,22 @@ def test_opted_in_events_get_their_own_type(fhir: LocalFhirServer) -> None:
     assert body["type"] == "task.completed"
     created = run(fhir, WEBHOOK_SECRET=new_whsec())
     assert created.msg_id != outcome.msg_id  # the event name is part of the id
+
+
+def test_a_task_event_left_out_of_events_is_logged_at_info(
+    fhir: LocalFhirServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    handler = handler_for(
+        "TASK_UPDATED", FIXTURE.task_id, secrets_for(fhir, WEBHOOK_SECRET=new_whsec())
+    )
+    with caplog.at_level(logging.INFO):
+        assert handler.compute() == []
+    (record,) = [r for r in caplog.records if "enriched-webhook" in r.getMessage()]
+    assert record.levelname == "INFO" and "outcome=skipped" in record.getMessage()
+
+
+@pytest.mark.parametrize("target", ["Müller", "a b", "x" * 65, "", 7])
+def test_a_target_that_is_not_a_fhir_id_is_never_logged(fhir: LocalFhirServer, target: Any) -> None:
+    outcome = run(fhir, target=target, WEBHOOK_SECRET=new_whsec())
+    assert outcome.task_id == "<invalid>" and outcome.outcome == "fhir-error"
+    assert "task=<invalid>" in outcome.log_line() and "Müller" not in outcome.log_line()
