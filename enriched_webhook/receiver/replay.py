@@ -11,17 +11,24 @@ sender retries later), instead of losing an event whose first attempt failed.
 
 from __future__ import annotations
 
+import hmac
 import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from .errors import AlreadyHandledError, InProgressError, ReplayStoreError, VerifierConfigError
+from .errors import (
+    AlreadyHandledError,
+    IdReusedError,
+    InProgressError,
+    ReplayStoreError,
+    VerifierConfigError,
+)
 
-HANDLED = "handled"
-# A handled record is HANDLED + ":" + the hex SHA-256 of the body that was handled.
-HANDLED_PREFIX = HANDLED + ":"
+# A handled record is this prefix + the hex SHA-256 of the body that was handled; anything
+# else stored under an id is a claim token.
+HANDLED_PREFIX = "handled:"
 
 
 def handled_record(digest: str) -> str:
@@ -29,14 +36,17 @@ def handled_record(digest: str) -> str:
 
 
 def recorded_digest(value: str | None) -> str | None:
-    """The body digest of a handled record ("" if it had none), None if not handled."""
-    if value is None:
-        return None
-    if value == HANDLED:
-        return ""
-    if value.startswith(HANDLED_PREFIX):
+    """The body digest of a handled record, None if `value` is not one."""
+    if value is not None and value.startswith(HANDLED_PREFIX):
         return value[len(HANDLED_PREFIX) :]
     return None
+
+
+def refuse_handled(msg_id: str, recorded: str, digest: str) -> None:
+    """Raise for an id already handled: a duplicate (2xx), or the id reused for another body."""
+    if not hmac.compare_digest(recorded, digest):
+        raise IdReusedError("event " + msg_id + " was handled with a different body")
+    raise AlreadyHandledError("event " + msg_id + " was already handled")
 
 
 def new_token() -> str:
@@ -52,10 +62,11 @@ class ReplayCache(Protocol):
         """The body digest `msg_id` was handled with (not expired), else None."""
         ...
 
-    def claim(self, msg_id: str, ttl: float) -> str:
-        """Mark `msg_id` in progress for `ttl` seconds and return a token.
+    def claim(self, msg_id: str, ttl: float, digest: str) -> str:
+        """Mark `msg_id` (body digest `digest`) in progress for `ttl` seconds; return a token.
 
-        Raises AlreadyHandledError or InProgressError if the id is not free.
+        Raises AlreadyHandledError, IdReusedError (handled with another body) or
+        InProgressError if the id is not free.
         """
         ...
 
@@ -98,13 +109,14 @@ class MemoryReplayCache:
             return None
         return recorded_digest(entry[0])
 
-    def claim(self, msg_id: str, ttl: float) -> str:
+    def claim(self, msg_id: str, ttl: float, digest: str) -> str:
         with self._lock:
             now = self._clock()
             entry = self._entries.get(msg_id)
             if entry is not None and entry[1] > now:
-                if recorded_digest(entry[0]) is not None:
-                    raise AlreadyHandledError("event " + msg_id + " was already handled")
+                recorded = recorded_digest(entry[0])
+                if recorded is not None:
+                    refuse_handled(msg_id, recorded, digest)
                 raise InProgressError("event " + msg_id + " is being handled by another worker")
             self._entries.pop(msg_id, None)
             self._make_room(now)
@@ -135,13 +147,6 @@ class MemoryReplayCache:
             del entries[oldest]
 
 
-_MARK_HANDLED = """
-local current = redis.call('GET', KEYS[1])
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-if current == ARGV[1] then return 1 end
-return 0
-"""
-
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -154,8 +159,9 @@ class RedisReplayCache:
     """A store shared by every receiver process and machine, in Redis.
 
     A claim is one `SET key token NX PX ttl`, atomic on the server, so of N workers
-    receiving the same event exactly one wins. Finishing and releasing are Lua scripts
-    that compare the stored token first, so a worker whose claim expired and was taken
+    receiving the same event exactly one wins. Finishing is a plain SET of the handled
+    record: the event was handled, whoever holds the claim now. Releasing is a Lua script
+    that compares the stored token first, so a worker whose claim expired and was taken
     over cannot delete the new owner's claim. `redis` is imported only here, on
     construction: install `enriched-webhook[redis]`.
     """
@@ -172,7 +178,6 @@ class RedisReplayCache:
         self.client = client
         self.prefix = prefix
         self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
-        self._mark_handled = client.register_script(_MARK_HANDLED)
         self._release = client.register_script(_RELEASE)
 
     def _key(self, msg_id: str) -> str:
@@ -193,7 +198,7 @@ class RedisReplayCache:
             raise ReplayStoreError("the replay store (Redis) is unavailable") from None
         return recorded_digest(self._text(value))
 
-    def claim(self, msg_id: str, ttl: float) -> str:
+    def claim(self, msg_id: str, ttl: float, digest: str) -> str:
         key = self._key(msg_id)
         token = new_token()
         milliseconds = max(1, int(ttl * 1000))
@@ -202,8 +207,9 @@ class RedisReplayCache:
                 if self.client.set(key, token, nx=True, px=milliseconds):
                     return token
                 current = self._text(self.client.get(key))
-                if recorded_digest(current) is not None:
-                    raise AlreadyHandledError("event " + msg_id + " was already handled")
+                recorded = recorded_digest(current)
+                if recorded is not None:
+                    refuse_handled(msg_id, recorded, digest)
                 if current is not None:
                     raise InProgressError("event " + msg_id + " is being handled by another worker")
                 # The other claim expired between SET and GET: try again.
@@ -215,7 +221,7 @@ class RedisReplayCache:
         milliseconds = max(1, int(ttl * 1000))
         record = handled_record(digest)
         try:
-            self._mark_handled(keys=[self._key(msg_id)], args=[token, record, milliseconds])
+            self.client.set(self._key(msg_id), record, px=milliseconds)
         except self._errors:
             raise ReplayStoreError("the replay store (Redis) is unavailable") from None
 

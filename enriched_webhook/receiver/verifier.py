@@ -12,7 +12,6 @@ model import) is prepared in the constructor, so a request pays only for its own
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
@@ -21,9 +20,7 @@ from typing import Any
 from ..shared.payload import HEADER_AUTHORIZATION, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP
 from ..shared.signature import body_sha256, signature_matches_keyed, signed_prefix
 from .errors import (
-    AlreadyHandledError,
     FutureTimestampError,
-    IdReusedError,
     InvalidTokenError,
     MalformedHeaderError,
     MalformedRequestError,
@@ -44,7 +41,7 @@ from .jwt_check import (
     decode_request_token,
     hs256_key,
 )
-from .replay import MemoryReplayCache, ReplayCache
+from .replay import MemoryReplayCache, ReplayCache, refuse_handled
 from .task_model import task_class
 
 DEFAULT_TOLERANCE = 300
@@ -233,9 +230,7 @@ class Verifier:
         recorded = self.replay_cache.handled_digest(msg_id)
         if recorded is not None:
             # Hashing only on this rare path keeps the fast path free of a body pass.
-            if recorded and not hmac.compare_digest(recorded, body_sha256(body)):
-                raise IdReusedError("event " + msg_id + " was handled with a different body")
-            raise AlreadyHandledError("event " + msg_id + " was already handled")
+            refuse_handled(msg_id, recorded, body_sha256(body))
         event = VerifiedEvent(msg_id, timestamp, body, claims)
         if self.validate_task:
             event.validate()
@@ -284,16 +279,22 @@ class Verifier:
 class Processing:
     """The claim on one event id, held while the receiver handles the event."""
 
-    __slots__ = ("_token", "_verifier", "event")
+    __slots__ = ("_digest", "_token", "_verifier", "event")
 
     def __init__(self, verifier: Verifier, event: VerifiedEvent) -> None:
         self._verifier = verifier
         self.event = event
         self._token: str | None = None
+        self._digest = ""
 
     def __enter__(self) -> VerifiedEvent:
         verifier = self._verifier
-        self._token = verifier.replay_cache.claim(self.event.id, verifier.claim_timeout)
+        # The claim compares the digest too: an id handled by another worker since verify()
+        # checked it is still told apart from the same id reused for another body.
+        self._digest = body_sha256(self.event.body)
+        self._token = verifier.replay_cache.claim(
+            self.event.id, verifier.claim_timeout, self._digest
+        )
         return self.event
 
     def __exit__(
@@ -308,8 +309,7 @@ class Processing:
         self._token = None
         cache = self._verifier.replay_cache
         if kind is None:
-            digest = body_sha256(self.event.body)
-            cache.mark_handled(self.event.id, token, self._verifier.handled_ttl, digest)
+            cache.mark_handled(self.event.id, token, self._verifier.handled_ttl, self._digest)
             return
         try:
             cache.release(self.event.id, token)

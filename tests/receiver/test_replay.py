@@ -95,11 +95,11 @@ def test_memory_cache_expires_and_is_bounded() -> None:
     ticks = [0.0]
     cache = MemoryReplayCache(max_entries=3, clock=lambda: ticks[0])
     assert isinstance(cache, ReplayCache)
-    token = cache.claim("a", 10)
+    token = cache.claim("a", 10, "d1")
     with pytest.raises(InProgressError):
-        cache.claim("a", 10)
+        cache.claim("a", 10, "d1")
     ticks[0] = 11.0  # the claim expired: a crashed worker does not block retries
-    token = cache.claim("a", 10)
+    token = cache.claim("a", 10, "d1")
     cache.mark_handled("a", token, 100, "d1")
     assert cache.handled_digest("a") == "d1"
     cache.release("a", token)  # never undoes a handled record
@@ -107,7 +107,7 @@ def test_memory_cache_expires_and_is_bounded() -> None:
     ticks[0] = 200.0
     assert cache.handled_digest("a") is None
     for name in "bcdef":
-        cache.mark_handled(name, cache.claim(name, 10), 1000, "d1")
+        cache.mark_handled(name, cache.claim(name, 10, "d1"), 1000, "d1")
     assert len(cache) <= 3
     assert cache.handled_digest("f") == "d1" and cache.handled_digest("b") is None
 
@@ -115,14 +115,14 @@ def test_memory_cache_expires_and_is_bounded() -> None:
 def test_release_only_if_still_ours() -> None:
     ticks = [0.0]
     cache = MemoryReplayCache(clock=lambda: ticks[0])
-    mine = cache.claim("x", 5)
+    mine = cache.claim("x", 5, "d1")
     ticks[0] = 6.0
-    theirs = cache.claim("x", 5)
+    theirs = cache.claim("x", 5, "d1")
     cache.release("x", mine)  # late release of an expired claim
     with pytest.raises(InProgressError):
-        cache.claim("x", 5)
+        cache.claim("x", 5, "d1")
     cache.release("x", theirs)
-    assert cache.claim("x", 5)
+    assert cache.claim("x", 5, "d1")
 
 
 def test_handled_ttl_covers_the_tolerance_window(secret: str) -> None:
@@ -143,3 +143,13 @@ def test_a_handled_id_with_a_different_body_is_refused_not_acknowledged(secret: 
     with pytest.raises(IdReusedError):
         with check.process(other, forged):
             pass
+
+
+def test_a_claim_tells_a_duplicate_from_a_reused_id() -> None:
+    """The race: another worker finished the id between verify() and claim()."""
+    cache = MemoryReplayCache()
+    cache.mark_handled("r", cache.claim("r", 10, "d1"), 100, "d1")
+    with pytest.raises(AlreadyHandledError):
+        cache.claim("r", 10, "d1")
+    with pytest.raises(IdReusedError):
+        cache.claim("r", 10, "d2")

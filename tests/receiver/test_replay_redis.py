@@ -36,7 +36,7 @@ def cache(redis_url: str) -> RedisReplayCache:
 def test_accepts_a_url_and_satisfies_the_protocol(redis_url: str) -> None:
     store = RedisReplayCache(redis_url)
     assert isinstance(store, ReplayCache)
-    token = store.claim("url-check", 5)
+    token = store.claim("url-check", 5, "d1")
     store.release("url-check", token)
 
 
@@ -96,11 +96,11 @@ def test_release_on_exception_then_retry_then_handled(cache: RedisReplayCache, s
 
 
 def test_claims_and_handled_records_expire(cache: RedisReplayCache) -> None:
-    cache.claim("short", 0.2)
+    cache.claim("short", 0.2, "d1")
     with pytest.raises(InProgressError):
-        cache.claim("short", 0.2)
+        cache.claim("short", 0.2, "d1")
     time.sleep(0.35)
-    token = cache.claim("short", 5)
+    token = cache.claim("short", 5, "d1")
     cache.mark_handled("short", token, 0.2, "d1")
     assert cache.handled_digest("short") == "d1"
     ttl = cache.client.pttl("test:short")
@@ -110,39 +110,39 @@ def test_claims_and_handled_records_expire(cache: RedisReplayCache) -> None:
 
 
 def test_release_only_if_still_ours(cache: RedisReplayCache) -> None:
-    mine = cache.claim("owned", 0.1)
+    mine = cache.claim("owned", 0.1, "d1")
     time.sleep(0.2)
-    theirs = cache.claim("owned", 5)
+    theirs = cache.claim("owned", 5, "d1")
     cache.release("owned", mine)  # our claim expired and was taken over: no effect
     with pytest.raises(InProgressError):
-        cache.claim("owned", 5)
+        cache.claim("owned", 5, "d1")
     cache.release("owned", theirs)
     assert cache.client.get("test:owned") is None
 
 
 def test_handled_record_is_not_released(cache: RedisReplayCache) -> None:
-    token = cache.claim("done", 5)
+    token = cache.claim("done", 5, "d1")
     cache.mark_handled("done", token, 5, "d1")
     cache.release("done", token)
     assert cache.handled_digest("done") == "d1"
     with pytest.raises(AlreadyHandledError):
-        cache.claim("done", 5)
+        cache.claim("done", 5, "d1")
 
 
 def test_decode_responses_clients_work(redis_url: str) -> None:
     store = RedisReplayCache(redis.Redis.from_url(redis_url, decode_responses=True), prefix="s:")
     store.client.flushdb()
-    token = store.claim("text", 5)
+    token = store.claim("text", 5, "d1")
     store.mark_handled("text", token, 5, "d1")
     assert store.handled_digest("text") == "d1"
     with pytest.raises(AlreadyHandledError):
-        store.claim("text", 5)
+        store.claim("text", 5, "d1")
 
 
 def test_unreachable_redis_is_a_store_error(secret: str) -> None:
     store = RedisReplayCache("redis://127.0.0.1:1/0")
     with pytest.raises(ReplayStoreError) as caught:
-        store.claim("x", 5)
+        store.claim("x", 5, "d1")
     assert caught.value.http_status == 503
     body = body_for(fixture().task)
     check = Verifier(secret, now=NOW, replay_cache=store)
@@ -163,3 +163,11 @@ def test_a_handled_id_with_a_different_body_is_refused_not_acknowledged(
     assert caught.value.http_status == 422
     with pytest.raises(AlreadyHandledError):
         check.verify(body, hmac_headers(secret, body, "msg_reused"))
+
+
+def test_a_redis_claim_tells_a_duplicate_from_a_reused_id(cache: RedisReplayCache) -> None:
+    cache.mark_handled("race", cache.claim("race", 5, "d1"), 5, "d1")
+    with pytest.raises(AlreadyHandledError):
+        cache.claim("race", 5, "d1")
+    with pytest.raises(IdReusedError):
+        cache.claim("race", 5, "d2")
