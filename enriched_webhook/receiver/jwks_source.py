@@ -71,11 +71,24 @@ def static_key_set(document: Any) -> KeySet:
     return key_set
 
 
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to a URL `check_jwks_url` accepts: never https -> http."""
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
+        check_jwks_url(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_CheckedRedirects)
+
+
 def fetch_jwks(url: str, timeout: float) -> Any:
     """GET the JWKS document; any failure is KeySetUnavailableError."""
     try:
         request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=timeout) as response:
             raw = response.read(MAX_JWKS_BYTES + 1)
         if len(raw) > MAX_JWKS_BYTES:
             raise KeySetUnavailableError("the JWKS document is too large")

@@ -319,11 +319,18 @@ class _JwksHost:
         self.document: dict[str, Any] = {"keys": []}
         self.requests = 0
         self.fail = False
+        self.redirect_to = ""
         host = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 host.requests = host.requests + 1
+                if host.redirect_to and self.path == "/jwks.json":
+                    self.send_response(302)
+                    self.send_header("Location", host.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if host.fail:
                     self.send_response(500)
                     self.send_header("Content-Length", "0")
@@ -397,3 +404,13 @@ def test_jwks_url_down(jwks_host: _JwksHost) -> None:
     assert caught.value.http_status == 503
     with pytest.raises(VerifierConfigError):
         Verifier(jwks_url="http://example.com/jwks.json", audience=AUDIENCE)
+
+
+def test_a_jwks_redirect_is_followed_only_to_an_acceptable_url(jwks_host: _JwksHost) -> None:
+    pair = new_key_pair("ES256", kid="moved")
+    jwks_host.document = {"keys": [pair.public_jwk]}
+    jwks_host.redirect_to = jwks_host.url.replace("/jwks.json", "/keys-v2.json")
+    assert RemoteKeySet(jwks_host.url).find("moved", "ES256") is not None  # loopback http: fine
+    jwks_host.redirect_to = "http://keys.example.invalid/jwks.json"  # clear text, not loopback
+    with pytest.raises(KeySetUnavailableError):
+        RemoteKeySet(jwks_host.url).find("moved", "ES256")
