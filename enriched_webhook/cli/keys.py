@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
+import time
 from pathlib import Path
 
 from ..tools.keys import (
     JWT_KEY_ALGORITHMS,
     KeyFileExistsError,
+    KeySetFileError,
     canvas_config_lines,
     new_hmac_secret,
     new_key_pair,
@@ -23,18 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "jwt", help="write a private key (0600) and the public JWKS; print the canvas config lines"
     )
     jwt_parser.add_argument("--alg", choices=JWT_KEY_ALGORITHMS, default="ES256")
-    jwt_parser.add_argument("--kid", help="key id (default: <alg lowercased>-<n>)")
+    jwt_parser.add_argument("--kid", help="key id (default: <alg>-<date>-<random>, never reused)")
     jwt_parser.add_argument(
         "--out", type=Path, default=Path("keys/generated"), help="folder (default keys/generated)"
     )
 
 
-def default_kid(algorithm: str, out: Path) -> str:
-    """The first `<alg>-<n>` with no key file yet, so rotation never reuses a kid."""
-    number = 1
-    while (out / (algorithm.lower() + "-" + str(number) + ".pem")).exists():
-        number = number + 1
-    return algorithm.lower() + "-" + str(number)
+def default_kid(algorithm: str) -> str:
+    """`<alg>-<date>-<random>`: unique by construction, so a kid is never reused, not even
+    one whose key was retired and deleted (caches may still hold it under that kid)."""
+    return algorithm.lower() + "-" + time.strftime("%Y%m%d") + "-" + secrets.token_hex(3)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,11 +46,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
-    kid = args.kid or default_kid(args.alg, args.out)
+    kid = args.kid or default_kid(args.alg)
     pair = new_key_pair(args.alg, kid)
     try:
         private_path, jwks_path = write_key_pair(pair, args.out)
-    except KeyFileExistsError as error:
+    except (KeyFileExistsError, KeySetFileError) as error:
         print("enriched-webhook keys: " + str(error), file=sys.stderr)
         return 1
     except OSError as error:

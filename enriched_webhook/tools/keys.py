@@ -78,15 +78,36 @@ def write_private_key(path: Path, pem: str) -> None:
         handle.write(pem)
 
 
+class KeySetFileError(ValueError):
+    """The existing jwks.json cannot be extended; nothing has been written."""
+
+
+def published_keys(jwks_path: Path) -> list[dict[str, Any]]:
+    """The keys of an existing jwks.json (none if there is no file)."""
+    if not jwks_path.exists():
+        return []
+    try:
+        document = check_public_jwks(json.loads(jwks_path.read_text()))
+    except (OSError, ValueError) as error:
+        raise KeySetFileError(str(jwks_path) + " is not a usable JWKS: " + str(error)) from None
+    keys: list[dict[str, Any]] = document["keys"]
+    return keys
+
+
 def write_key_pair(pair: KeyPair, directory: Path) -> tuple[Path, Path]:
-    """Write `<kid>.pem` (0600) and `jwks.json` (merged with the keys already there)."""
+    """Write `<kid>.pem` (0600) and add its public key to `jwks.json`.
+
+    A kid is never reused, not even for a key retired from the JWKS: gateways and receivers
+    may still cache the old key under that kid. jwks.json is read before anything is
+    written, so a bad one leaves no stray private key behind.
+    """
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    jwks_path = directory / "jwks.json"
+    keys = published_keys(jwks_path)
+    if any(key.get("kid") == pair.kid for key in keys):
+        raise KeyFileExistsError("kid " + pair.kid + " is already in " + str(jwks_path))
     private_path = directory / (pair.kid + ".pem")
     write_private_key(private_path, pair.private_pem)
-    jwks_path = directory / "jwks.json"
-    keys: list[dict[str, Any]] = []
-    if jwks_path.exists():
-        keys = [k for k in json.loads(jwks_path.read_text())["keys"] if k.get("kid") != pair.kid]
     document = check_public_jwks({"keys": [*keys, pair.public_jwk]})
     jwks_path.write_text(json.dumps(document, indent=2) + "\n")
     return private_path, jwks_path

@@ -46,14 +46,23 @@ def test_keys_jwt_writes_a_0600_key_and_a_public_jwks_that_verify_together(
     assert jwt.decode(token, jwt.PyJWK(public).key, algorithms=[algorithm]) == {"x": 1}
 
 
-def test_keys_jwt_rotation_adds_a_kid_and_never_overwrites(tmp_path: Path) -> None:
+def test_keys_jwt_rotation_adds_a_kid_and_never_reuses_one(tmp_path: Path) -> None:
     assert cli("keys", "jwt", "--out", str(tmp_path)).returncode == 0
     assert cli("keys", "jwt", "--out", str(tmp_path)).returncode == 0
     kids = [key["kid"] for key in json.loads((tmp_path / "jwks.json").read_text())["keys"]]
-    assert kids == ["es256-1", "es256-2"]
-    again = cli("keys", "jwt", "--kid", "es256-1", "--out", str(tmp_path))
+    assert len(set(kids)) == 2 and all(kid.startswith("es256-") for kid in kids)
+    again = cli("keys", "jwt", "--kid", kids[0], "--out", str(tmp_path))
     assert again.returncode == 1
-    assert "refusing to overwrite" in again.stderr and "Traceback" not in again.stderr
+    assert "is already in" in again.stderr and "Traceback" not in again.stderr
+    (tmp_path / (kids[0] + ".pem")).unlink()  # retired and deleted: the kid is still taken
+    assert cli("keys", "jwt", "--kid", kids[0], "--out", str(tmp_path)).returncode == 1
+
+
+def test_keys_jwt_refuses_a_broken_jwks_before_writing_a_key(tmp_path: Path) -> None:
+    (tmp_path / "jwks.json").write_text("{not json")
+    result = cli("keys", "jwt", "--kid", "k", "--out", str(tmp_path))
+    assert result.returncode == 1 and "is not a usable JWKS" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "k.pem").exists()
 
 
 def test_keys_jwt_refuses_an_unknown_algorithm() -> None:
