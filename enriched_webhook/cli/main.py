@@ -1,50 +1,56 @@
 """The `enriched-webhook` dispatcher: one subcommand per module, registered here.
 
-Each subcommand module exposes `add_arguments(parser)` and `run(args) -> int`, so adding a
-command is one import and one line, and `main` stays free of any command's imports cost.
+Each subcommand module exposes `add_arguments(parser)` and `run(args) -> int`. Only the
+chosen command's module is imported, so `verify` or `receive` do not pay for the key
+tools' cryptography imports or the demo's plugin-runner harness.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
-from . import audit, bundle, demo, keys, receive, schema, verify
-
+PROG = "enriched-webhook"
+# name -> one-line summary for the top-level help; the module's docstring is the rest.
 COMMANDS = {
-    "demo": demo,
-    "keys": keys,
-    "bundle": bundle,
-    "schema": schema,
-    "audit": audit,
-    "verify": verify,
-    "receive": receive,
+    "demo": "run the whole path on this machine: plugin runner, local FHIR, receiver",
+    "keys": "make a whsec_ secret, or a JWT key pair and its JWKS",
+    "bundle": "write the deployable plugin for `canvas deploy`",
+    "schema": "print the JSON Schema of payload v1",
+    "audit": "validate payload files: envelope, Task rules, R4B Task",
+    "verify": "check the signature of one captured request offline",
+    "receive": "run the reference webhook receiver",
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def top_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="enriched-webhook",
+        prog=PROG,
         description="enriched-webhook: the end-to-end demo, keys, the deployable bundle, the "
         "payload schema, offline audit and verification, and a reference receiver.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in COMMANDS.items():
-        summary = (module.__doc__ or "").strip().splitlines()[0]
-        sub = commands.add_parser(name, help=summary, description=module.__doc__)
-        module.add_arguments(sub)
+    for name, summary in COMMANDS.items():
+        commands.add_parser(name, help=summary, add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the return value is the process exit status."""
-    parser = build_parser()
-    args = parser.parse_args(list(argv) if argv is not None else sys.argv[1:])
-    if args.command is None:
+    words = list(argv) if argv is not None else sys.argv[1:]
+    if not words or words[0] not in COMMANDS:
+        parser = top_parser()
+        parser.parse_args(words)  # --help, or an error naming the unknown command
         parser.print_help(sys.stderr)
         return 2
-    result: int = COMMANDS[args.command].run(args)
+    name = words[0]
+    module = importlib.import_module("." + name, __package__)
+    parser = argparse.ArgumentParser(prog=PROG + " " + name, description=module.__doc__)
+    module.add_arguments(parser)
+    args = parser.parse_args(words[1:])
+    result: int = module.run(args)
     return result
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import jwt
@@ -116,3 +117,27 @@ def test_bundle_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "something").write_text("x")
     result = cli("bundle", "--prefix", "acme", "--out", str(tmp_path))
     assert result.returncode == 1 and "not empty" in result.stderr
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    code = (
+        "import contextlib, io, sys\n"
+        "from enriched_webhook.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['schema'])\n"
+        "heavy = ('enriched_webhook.localrun', 'enriched_webhook.tools.keys', 'grpc')\n"
+        "print([name for name in heavy if name in sys.modules])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_top_level_help_lists_every_command() -> None:
+    result = cli("--help")
+    assert result.returncode == 0
+    for command in ("demo", "keys", "bundle", "schema", "audit", "verify", "receive"):
+        assert command in result.stdout
+    unknown = cli("frobnicate")
+    assert unknown.returncode == 2 and "invalid choice" in unknown.stderr

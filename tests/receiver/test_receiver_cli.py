@@ -21,9 +21,13 @@ from .helpers import AUDIENCE, body_for, fixture, hmac_headers, msg_id_for, new_
 
 
 def parse(*argv: str) -> object:
-    from enriched_webhook.cli.main import build_parser
+    import argparse
 
-    return build_parser().parse_args(["receive", *argv])
+    from enriched_webhook.cli import receive
+
+    parser = argparse.ArgumentParser(prog="enriched-webhook receive")
+    receive.add_arguments(parser)
+    return parser.parse_args(list(argv))
 
 
 def test_options_build_the_verifier(tmp_path: Path, redis_url: str) -> None:
