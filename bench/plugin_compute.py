@@ -34,8 +34,8 @@ from enriched_webhook.localrun.load import distinct_tasks, drive
 from enriched_webhook.localrun.runner import PluginRunner
 from enriched_webhook.plugin.task_webhook import parse_event_line
 from enriched_webhook.receiver.http_server import serve
+from enriched_webhook.tools.keys import new_hmac_secret, new_key_pair
 from enriched_webhook.verify import Verifier
-from tests.support import new_key_pair, new_whsec
 
 MODES = ("hmac", "EdDSA", "ES256", "RS256")
 FLOOR_PLUGIN = Path(__file__).resolve().parent / "floor_plugin" / "webhook_floor"
@@ -46,8 +46,9 @@ SIGN_BUILD_TARGET_MS = 1.0
 
 def mode_secrets(mode: str) -> dict[str, str]:
     if mode == "hmac":
-        return {"WEBHOOK_SECRET": new_whsec()}
-    pem, jwk = new_key_pair(mode, kid="bench")
+        return {"WEBHOOK_SECRET": new_hmac_secret()}
+    pair = new_key_pair(mode, kid="bench")
+    pem, jwk = pair.private_pem, pair.public_jwk
     return {
         "SIGNING_MODE": "jwt",
         "JWT_ALGORITHM": mode,

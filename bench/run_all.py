@@ -25,12 +25,12 @@ import plugin_compute
 import verify_bench
 
 from enriched_webhook.plugin.signer import loaded_rsa_key
-from tests.support import new_key_pair
+from enriched_webhook.tools.keys import new_key_pair
 
 
 def check_rs256_equivalence() -> None:
     """PKCS#1 v1.5 is deterministic: the loaded key must give the PEM's token, byte for byte."""
-    pem, _ = new_key_pair("RS256", kid="bench")
+    pem = new_key_pair("RS256", kid="bench").private_pem
     claims = {"sub": "Task/x", "iat": 1, "request_body_sha256": "0" * 64}
     from_pem = jwt.encode(claims, pem, algorithm="RS256", headers={"kid": "bench"})
     key = loaded_rsa_key(pem)

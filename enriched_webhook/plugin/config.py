@@ -12,12 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..shared.payload import DEFAULT_EVENTS, EVENT_TYPES
-from ..shared.signature import MIN_SIGNING_KEY_BYTES, SecretFormatError, decode_secrets
+from ..shared.signature import (
+    MIN_HS256_SECRET_BYTES,
+    MIN_SIGNING_KEY_BYTES,
+    SecretFormatError,
+    decode_secrets,
+)
 from .url_policy import UrlPolicyError, check_url
 
 JWT_ALGORITHMS = ("ES256", "EdDSA", "RS256", "HS256")
 DEFAULT_JWT_ALGORITHM = "ES256"
-MIN_HS256_SECRET_BYTES = 32
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off", "")
 _CUSTOMER = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -127,7 +131,10 @@ def _jwt(secrets: dict[str, Any], source: str, webhook_url: str) -> JwtSettings:
     key = _required(secrets, "JWT_PRIVATE_KEY")
     if algorithm == "HS256":
         if len(key.encode("utf-8")) < MIN_HS256_SECRET_BYTES:
-            raise ConfigError("JWT_PRIVATE_KEY", "an HS256 secret must be at least 32 bytes")
+            raise ConfigError(
+                "JWT_PRIVATE_KEY",
+                "an HS256 secret must be at least " + str(MIN_HS256_SECRET_BYTES) + " bytes",
+            )
         key_id = _text(secrets, "JWT_KEY_ID")
     else:
         key = _pem(key)
@@ -150,7 +157,9 @@ def _hmac_keys(secrets: dict[str, Any]) -> list[bytes]:
     except SecretFormatError as error:
         raise ConfigError("WEBHOOK_SECRET", str(error)) from None
     if any(len(key) < MIN_SIGNING_KEY_BYTES for key in keys):
-        raise ConfigError("WEBHOOK_SECRET", "each key must be at least 24 bytes")
+        raise ConfigError(
+            "WEBHOOK_SECRET", "each key must be at least " + str(MIN_SIGNING_KEY_BYTES) + " bytes"
+        )
     return keys
 
 

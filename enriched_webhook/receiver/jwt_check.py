@@ -23,7 +23,7 @@ from typing import Any
 
 import jwt
 
-from ..shared.signature import BODY_DIGEST_CLAIM, body_sha256
+from ..shared.signature import BODY_DIGEST_CLAIM, MIN_HS256_SECRET_BYTES, body_sha256
 from .errors import (
     FutureTimestampError,
     InvalidSignatureError,
@@ -50,7 +50,6 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 )
 RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 EC_ALGORITHMS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512", "secp256k1": "ES256K"}
-MIN_HS256_SECRET_BYTES = 32
 MAX_CACHED_HEADERS = 256
 
 # aud and iss are PyJWT's to check (one decode call); times and request binding are ours.

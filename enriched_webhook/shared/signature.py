@@ -22,6 +22,8 @@ ENTRY_TAG = (SIGNATURE_VERSION + ",").encode("ascii")  # what starts each header
 # The plugin refuses shorter keys; the receiver accepts any non-empty key, as the
 # reference libraries do, so that it can verify their test vectors.
 MIN_SIGNING_KEY_BYTES = 24
+# HS256 in JWT mode: a shared secret at least as long as SHA-256's output.
+MIN_HS256_SECRET_BYTES = 32
 JWT_LIFETIME_SECONDS = 300
 BODY_DIGEST_CLAIM = "request_body_sha256"
 
