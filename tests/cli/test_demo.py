@@ -62,8 +62,11 @@ def test_ctrl_c_while_the_runner_starts_stops_it_too() -> None:
     for line in demo.stdout:
         if "starting the Canvas plugin runner" in line:
             break
-    time.sleep(0.3)  # the runner process exists, and is still loading
-    children = psutil.Process(demo.pid).children(recursive=True)
+    children: list[psutil.Process] = []
+    deadline = time.monotonic() + 20
+    while not children and time.monotonic() < deadline:  # the runner is spawned, still loading
+        children = psutil.Process(demo.pid).children(recursive=True)
+        time.sleep(0.02)
     assert children, "no runner process was started"
     demo.send_signal(signal.SIGINT)
     demo.stdout.read()
