@@ -42,8 +42,6 @@ from .receiver.event import VerifiedEvent
 from .receiver.replay import MemoryReplayCache, RedisReplayCache, ReplayCache
 from .receiver.verifier import Processing, Verifier
 
-WebhookEvent = VerifiedEvent
-
 __all__ = [
     "AlreadyHandledError",
     "AuthenticationError",
@@ -73,6 +71,5 @@ __all__ = [
     "VerifiedEvent",
     "Verifier",
     "VerifierConfigError",
-    "WebhookEvent",
     "WebhookVerificationError",
 ]

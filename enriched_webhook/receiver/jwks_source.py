@@ -132,7 +132,6 @@ class RemoteKeySet:
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
         self._attempted_at: float | None = None
-        self.fetch_count = 0
 
     def find(self, kid: str | None, algorithm: str) -> JwsKey:
         keys = self._keys
@@ -159,7 +158,6 @@ class RemoteKeySet:
                     return current
                 raise KeySetUnavailableError("the JWKS URL failed recently; not retrying yet")
             self._attempted_at = self._clock()
-            self.fetch_count = self.fetch_count + 1
             try:
                 document = self._fetch(self.url, self._timeout)
                 fresh = KeySet(document)

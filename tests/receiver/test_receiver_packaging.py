@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,70 +121,41 @@ def _source_copy(target: Path) -> Path:
     return target
 
 
+def _run(command: list[str], env: dict[str, str], timeout: float, cwd: Path | None = None) -> Any:
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
+
+
 @pytest.mark.slow
 def test_built_wheel_verifies_in_a_clean_virtualenv(tmp_path: Path) -> None:
     source = _source_copy(tmp_path / "src")
     dist = tmp_path / "dist"
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(source)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env=env,
-    )
+    wheel_command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist)]
+    built = _run([*wheel_command, str(source)], env, 600)
     assert built.returncode == 0, built.stdout + built.stderr
     wheels = list(dist.glob("enriched_webhook-*.whl"))
     assert len(wheels) == 1, list(dist.iterdir())
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    python = venv / "bin" / "python"
-    installed = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", str(wheels[0])],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-        env=env,
-    )
+    python = str(venv / "bin" / "python")
+    installed = _run([python, "-m", "pip", "install", "-q", str(wheels[0])], env, 900)
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    run = subprocess.run(
-        [str(python), "-c", VERIFY_SCRIPT + AFTER.replace("BLOCKED", repr(BLOCKED))],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=env,
-    )
+    script = VERIFY_SCRIPT + AFTER.replace("BLOCKED", repr(BLOCKED))
+    run = _run([python, "-c", script], env, 300, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "VERIFIED msg_" in run.stdout
-    probe = subprocess.run(
-        [
-            str(python),
-            "-c",
-            "import importlib.util, enriched_webhook;"
-            "assert importlib.util.find_spec('canvas_sdk') is None;"
-            "print(enriched_webhook.__file__)",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
+    probe_code = (
+        "import importlib.util, enriched_webhook;"
+        "assert importlib.util.find_spec('canvas_sdk') is None;"
+        "print(enriched_webhook.__file__)"
     )
+    probe = _run([python, "-c", probe_code], env, 120, cwd=tmp_path)
     assert probe.returncode == 0, probe.stderr
     assert str(venv) in probe.stdout  # the installed wheel, not the checkout
-    receiver_help = subprocess.run(
-        [str(python), "-m", "enriched_webhook.receiver", "--help"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
+    receiver_help = _run(
+        [python, "-m", "enriched_webhook.receiver", "--help"], env, 120, cwd=tmp_path
     )
     assert receiver_help.returncode == 0, receiver_help.stderr
     assert "--max-body-bytes" in receiver_help.stdout
