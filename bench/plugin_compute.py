@@ -27,11 +27,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from enriched_webhook.localrun.capture_receiver import CaptureReceiver
-from enriched_webhook.localrun.fhir_server import LocalFhirServer
-from enriched_webhook.localrun.fixtures import fixture_tasks
-from enriched_webhook.localrun.load import distinct_tasks, drive
-from enriched_webhook.localrun.runner import PluginRunner
+from devtools.capture_receiver import CaptureReceiver
+from devtools.fhir_server import LocalFhirServer
+from devtools.fixtures import fixture_tasks
+from devtools.load import distinct_tasks, drive
+from devtools.runner import PluginRunner
 from enriched_webhook.plugin.task_webhook import parse_event_line
 from enriched_webhook.receiver.http_server import serve
 from enriched_webhook.tools.keys import new_hmac_secret, new_key_pair

@@ -35,7 +35,7 @@ import standardwebhooks
 import svix.webhooks
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from enriched_webhook.localrun.fixtures import fixture_tasks
+from devtools.fixtures import fixture_tasks
 from enriched_webhook.receiver.task_model import task_class
 from enriched_webhook.shared.payload import envelope, serialize, webhook_id
 from enriched_webhook.shared.signature import (

@@ -16,10 +16,11 @@ import time
 from dataclasses import dataclass
 from typing import TextIO
 
-from ..receiver.event import VerifiedEvent
-from ..receiver.http_server import serve
-from ..receiver.verifier import Verifier
-from ..tools.keys import new_hmac_secret, new_key_pair
+from enriched_webhook.receiver.event import VerifiedEvent
+from enriched_webhook.receiver.http_server import serve
+from enriched_webhook.receiver.verifier import Verifier
+from enriched_webhook.tools.keys import new_hmac_secret, new_key_pair
+
 from .fhir_server import LocalFhirServer
 from .fixtures import FixtureTask, fixture_tasks
 from .platform_delivery import execute

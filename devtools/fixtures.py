@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
+
+# The repository's one copy of the fixtures (fixtures/README.md names their sources).
+FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
 
 ASSIGNED_IDS = {
     "canvas/task_create_request.json": "fixture-create-request",
@@ -39,10 +42,10 @@ class FixtureTask:
 
 def fixture_tasks() -> list[FixtureTask]:
     """Every Task fixture, in a stable order: Canvas's, HL7's, then ours."""
-    root = resources.files(__package__).joinpath("fixtures")
+    root = FIXTURES_DIR
     found: list[FixtureTask] = []
     for folder in ("canvas", "hl7", "local"):
-        entries = sorted(root.joinpath(folder).iterdir(), key=lambda entry: entry.name)
+        entries = sorted((root / folder).iterdir(), key=lambda entry: entry.name)
         for entry in entries:
             if not entry.name.endswith(".json") or entry.name in NOT_TASKS:
                 continue

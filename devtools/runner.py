@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .plugin_copy import PACKAGE_NAME, copy_plugin
+from enriched_webhook.tools.plugin_files import PACKAGE_NAME, copy_plugin
 
 RUNNER_PORT = 50051
 START_TIMEOUT_SECONDS = 60.0

@@ -2,7 +2,8 @@
 
 Each subcommand module exposes `add_arguments(parser)` and `run(args) -> int`. Only the
 chosen command's module is imported, so `verify` or `receive` do not pay for the key
-tools' cryptography imports or the demo's plugin-runner harness.
+tools' cryptography imports. The local demo is developer tooling in the repository
+(`python -m devtools demo`), not a command of the installed package.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from ..version import VERSION
+
 PROG = "enriched-webhook"
 # name -> one-line summary for the top-level help; the module's docstring is the rest.
 COMMANDS = {
-    "demo": "run the whole path on this machine: plugin runner, local FHIR, receiver",
     "keys": "make a whsec_ secret, or a JWT key pair and its JWKS",
     "bundle": "write the deployable plugin for `canvas deploy`",
     "schema": "print the JSON Schema of payload v1",
@@ -28,9 +30,10 @@ COMMANDS = {
 def top_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="enriched-webhook: the end-to-end demo, keys, the deployable bundle, the "
-        "payload schema, offline audit and verification, and a reference receiver.",
+        description="enriched-webhook: keys, the deployable bundle, the payload schema, offline "
+        "audit and verification, and a reference receiver.",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {VERSION}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, summary in COMMANDS.items():
         commands.add_parser(name, help=summary, add_help=False)

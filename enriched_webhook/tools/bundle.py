@@ -1,5 +1,5 @@
 """A deployable plugin-only copy for `canvas deploy`: `<ORG>__enriched_webhook/` in a folder
-that is its own git repository (DESIGN.md, "Deploying to Canvas").
+that is its own git repository (README, "Deploying to Canvas").
 
 `canvas deploy` wants the manifest name and the package folder to be `<org prefix>__<name>`
 and pushes the whole repository it is given, so the copy holds only the plugin's modules.
@@ -14,7 +14,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from ..localrun.plugin_copy import PACKAGE_NAME, copy_plugin
+from .plugin_files import PACKAGE_NAME, copy_plugin, missing_parts
 
 ORG_PREFIX = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -46,6 +46,11 @@ def rewrite_manifest(manifest_path: Path, name: str) -> None:
 def write_bundle(prefix: str, out: Path) -> Path:
     """Write `out/<prefix>__enriched_webhook/` and make `out` a git repository with one commit."""
     name = bundle_name(prefix)
+    if missing_parts():
+        raise BundleError(
+            "the plugin's files are not installed with the wheel: run bundle from a checkout "
+            "of the enriched-webhook repository"
+        )
     if out.exists() and any(out.iterdir()):
         raise BundleError("output folder is not empty: " + str(out))
     out.mkdir(parents=True, exist_ok=True)

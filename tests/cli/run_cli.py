@@ -25,3 +25,24 @@ def cli(
         timeout=timeout,
         check=False,
     )
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def devtools_command(*args: str) -> list[str]:
+    """`python -m devtools ...` as `make demo` runs it (from the repository root)."""
+    return [sys.executable, "-m", "devtools", *args]
+
+
+def devtools(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, CANVAS_NO_UPDATE_CHECK="1")
+    return subprocess.run(
+        devtools_command(*args),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

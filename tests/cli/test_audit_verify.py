@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from enriched_webhook.localrun.fixtures import fixture_tasks
+from devtools.fixtures import fixture_tasks
 from enriched_webhook.shared.payload import envelope, occurred_at, serialize, webhook_id
 from enriched_webhook.shared.signature import decode_secrets, jwt_claims, signature_header
 from tests.cli.run_cli import cli

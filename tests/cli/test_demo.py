@@ -1,25 +1,23 @@
-"""`enriched-webhook demo`, the README's main job, as a new user runs it; and Ctrl-C."""
+"""`python -m devtools demo` (= `make demo`), the main job, as a new user runs it; and Ctrl-C."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 
-from enriched_webhook.localrun.runner import RUNNER_PORT, port_is_free
-from tests.cli.run_cli import cli
+from devtools.runner import RUNNER_PORT, port_is_free
+from tests.cli.run_cli import REPO, devtools, devtools_command
 
 pytestmark = pytest.mark.runner
 
 
 def test_demo_delivers_and_verifies_every_fixture_in_both_modes() -> None:
-    result = cli("demo", timeout=120)
+    result = devtools("demo", timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[-1].startswith("34/34 deliveries as expected")
@@ -33,9 +31,10 @@ def test_demo_delivers_and_verifies_every_fixture_in_both_modes() -> None:
 
 
 def test_ctrl_c_stops_every_process_the_demo_started() -> None:
-    script = Path(sys.executable).parent / "enriched-webhook"
     env = dict(os.environ, CANVAS_NO_UPDATE_CHECK="1")
-    demo = subprocess.Popen([str(script), "demo"], stdout=subprocess.PIPE, text=True, env=env)
+    demo = subprocess.Popen(
+        devtools_command("demo"), stdout=subprocess.PIPE, text=True, env=env, cwd=REPO
+    )
     assert demo.stdout is not None
     children: list[psutil.Process] = []
     deadline = time.monotonic() + 60
@@ -55,9 +54,10 @@ def test_ctrl_c_stops_every_process_the_demo_started() -> None:
 
 
 def test_ctrl_c_while_the_runner_starts_stops_it_too() -> None:
-    script = Path(sys.executable).parent / "enriched-webhook"
     env = dict(os.environ, CANVAS_NO_UPDATE_CHECK="1")
-    demo = subprocess.Popen([str(script), "demo"], stdout=subprocess.PIPE, text=True, env=env)
+    demo = subprocess.Popen(
+        devtools_command("demo"), stdout=subprocess.PIPE, text=True, env=env, cwd=REPO
+    )
     assert demo.stdout is not None
     for line in demo.stdout:
         if "starting the Canvas plugin runner" in line:

@@ -91,7 +91,7 @@ def test_bundle_writes_a_validating_plugin_in_its_own_git_repository(tmp_path: P
         "acme__enriched_webhook.handlers.task_events:TaskWebhookHandler",
         "acme__enriched_webhook.handlers.jwks_api:JwksRoute",
     ]
-    assert not (package / "localrun").exists() and not (package / "verify.py").exists()
+    assert not (package / "tools").exists() and not (package / "verify.py").exists()
     assert not (package / "receiver").exists() and not (package / "cli").exists()
     log = subprocess.run(
         ["git", "-C", str(out), "log", "--oneline"], capture_output=True, text=True, check=True
@@ -125,7 +125,7 @@ def test_a_command_imports_only_its_own_module() -> None:
         "from enriched_webhook.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['schema'])\n"
-        "heavy = ('enriched_webhook.localrun', 'enriched_webhook.tools.keys', 'grpc')\n"
+        "heavy = ('devtools', 'enriched_webhook.tools.keys', 'grpc')\n"
         "print([name for name in heavy if name in sys.modules])\n"
     )
     result = subprocess.run(
@@ -137,7 +137,7 @@ def test_a_command_imports_only_its_own_module() -> None:
 def test_top_level_help_lists_every_command() -> None:
     result = cli("--help")
     assert result.returncode == 0
-    for command in ("demo", "keys", "bundle", "schema", "audit", "verify", "receive"):
+    for command in ("keys", "bundle", "schema", "audit", "verify", "receive"):
         assert command in result.stdout
     unknown = cli("frobnicate")
     assert unknown.returncode == 2 and "invalid choice" in unknown.stderr

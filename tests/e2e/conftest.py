@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from enriched_webhook.localrun.fhir_server import LocalFhirServer
-from enriched_webhook.localrun.fixtures import fixture_tasks
+from devtools.fhir_server import LocalFhirServer
+from devtools.fixtures import fixture_tasks
 
 
 @pytest.fixture(scope="module")

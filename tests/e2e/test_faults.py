@@ -11,11 +11,11 @@ import json
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from enriched_webhook.localrun.capture_receiver import CaptureReceiver
-from enriched_webhook.localrun.fhir_server import TOKEN_PATH, LocalFhirServer
-from enriched_webhook.localrun.fixtures import fixture_tasks
-from enriched_webhook.localrun.platform_delivery import execute
-from enriched_webhook.localrun.runner import PluginRunner
+from devtools.capture_receiver import CaptureReceiver
+from devtools.fhir_server import TOKEN_PATH, LocalFhirServer
+from devtools.fixtures import fixture_tasks
+from devtools.platform_delivery import execute
+from devtools.runner import PluginRunner
 from tests.e2e.test_runner_e2e import event_lines, plugin_secrets
 from tests.support import new_key_pair, new_whsec
 

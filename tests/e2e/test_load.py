@@ -11,11 +11,11 @@ import statistics
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from enriched_webhook.localrun.capture_receiver import CaptureReceiver
-from enriched_webhook.localrun.fhir_server import LocalFhirServer
-from enriched_webhook.localrun.fixtures import fixture_tasks
-from enriched_webhook.localrun.load import distinct_tasks, drive
-from enriched_webhook.localrun.runner import PluginRunner
+from devtools.capture_receiver import CaptureReceiver
+from devtools.fhir_server import LocalFhirServer
+from devtools.fixtures import fixture_tasks
+from devtools.load import distinct_tasks, drive
+from devtools.runner import PluginRunner
 from enriched_webhook.plugin.task_webhook import parse_event_line
 from tests.e2e.test_runner_e2e import plugin_secrets
 from tests.support import new_whsec

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from enriched_webhook.localrun.fhir_server import LocalFhirServer
-from enriched_webhook.localrun.fixtures import fixture_tasks
-from enriched_webhook.localrun.platform_delivery import execute
-from enriched_webhook.localrun.runner import PluginRunner
+from devtools.fhir_server import LocalFhirServer
+from devtools.fixtures import fixture_tasks
+from devtools.platform_delivery import execute
+from devtools.runner import PluginRunner
 from enriched_webhook.receiver.capture import CaptureWriter
 from enriched_webhook.receiver.http_server import serve
 from enriched_webhook.shared.payload import envelope, serialize

@@ -19,11 +19,11 @@ import pytest
 from fhir.resources.R4B.task import Task
 from standardwebhooks.webhooks import Webhook
 
-from enriched_webhook.localrun.capture_receiver import CapturedRequest, CaptureReceiver
-from enriched_webhook.localrun.fhir_server import LocalFhirServer
-from enriched_webhook.localrun.fixtures import FixtureTask, fixture_tasks
-from enriched_webhook.localrun.platform_delivery import execute
-from enriched_webhook.localrun.runner import PluginRunner
+from devtools.capture_receiver import CapturedRequest, CaptureReceiver
+from devtools.fhir_server import LocalFhirServer
+from devtools.fixtures import FixtureTask, fixture_tasks
+from devtools.platform_delivery import execute
+from devtools.runner import PluginRunner
 from tests.support import new_key_pair, new_whsec
 
 pytestmark = pytest.mark.runner

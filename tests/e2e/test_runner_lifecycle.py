@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from enriched_webhook.localrun.runner import RUNNER_PORT, PluginRunner, RunnerError
+from devtools.runner import RUNNER_PORT, PluginRunner, RunnerError
 from tests.support import new_whsec
 
 pytestmark = pytest.mark.runner

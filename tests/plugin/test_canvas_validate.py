@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from enriched_webhook.localrun.plugin_copy import PACKAGE_DIR, PLUGIN_PARTS, copy_plugin
-from enriched_webhook.localrun.runner import canvas_executable
+from devtools.runner import canvas_executable
+from enriched_webhook.tools.plugin_files import PACKAGE_DIR, PLUGIN_PARTS, copy_plugin
 
 
 def validate(plugin_dir: Path) -> subprocess.CompletedProcess[str]:

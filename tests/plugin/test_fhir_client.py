@@ -9,8 +9,8 @@ import pytest
 from canvas_sdk.caching.client import get_cache
 from settings import CANVAS_SDK_CACHE_TIMEOUT_SECONDS
 
-from enriched_webhook.localrun.fhir_server import TOKEN_PATH, LocalFhirServer
-from enriched_webhook.localrun.fixtures import fixture_tasks
+from devtools.fhir_server import TOKEN_PATH, LocalFhirServer
+from devtools.fixtures import fixture_tasks
 from enriched_webhook.plugin.config import PluginSettings, load_settings
 from enriched_webhook.plugin.fhir_client import FhirReadError, FhirTaskReader
 from tests.support import new_whsec

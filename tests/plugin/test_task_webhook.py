@@ -16,9 +16,9 @@ from canvas_generated.messages.events_pb2 import Event as EventMessage
 from canvas_sdk.events import Event, EventType
 from standardwebhooks.webhooks import Webhook
 
+from devtools.fhir_server import LocalFhirServer
+from devtools.fixtures import fixture_tasks
 from enriched_webhook.handlers.task_events import TaskWebhookHandler
-from enriched_webhook.localrun.fhir_server import LocalFhirServer
-from enriched_webhook.localrun.fixtures import fixture_tasks
 from enriched_webhook.plugin.config import load_settings
 from enriched_webhook.plugin.fhir_client import FhirTaskReader
 from enriched_webhook.plugin.task_webhook import EventOutcome, handle_task_event, parse_event_line

@@ -18,8 +18,8 @@ from .helpers import KeyPair, new_key_pair, new_whsec
 
 
 @pytest.fixture(scope="session")
-def vectors(shared_dir: Path) -> dict[str, Any]:
-    folder = shared_dir / "vectors"
+def vectors(vectors_dir: Path) -> dict[str, Any]:
+    folder = vectors_dir
     return {path.stem: json.loads(path.read_text()) for path in folder.glob("*.json")}
 
 

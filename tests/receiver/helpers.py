@@ -8,7 +8,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 
-from enriched_webhook.localrun.fixtures import FixtureTask, fixture_tasks
+from devtools.fixtures import FixtureTask, fixture_tasks
 from enriched_webhook.shared.payload import envelope, occurred_at, serialize, webhook_id
 from enriched_webhook.shared.signature import decode_secrets, jwt_claims, signature_header
 from enriched_webhook.tools.keys import new_hmac_secret

@@ -8,12 +8,33 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+FIXTURE_TASK = REPO / "fixtures" / "canvas" / "task_read_response_200.json"
+# What the wheel ships: the receiver library, the rules it shares with the plugin, the
+# command line and its tools. Never handlers/, plugin/, models/ (they need canvas_sdk), the
+# manifest, devtools/ or fixtures.
+WHEEL_PARTS = ("receiver", "shared", "tools", "cli")
+WHEEL_FILES = ("__init__.py", "verify.py", "version.py", "py.typed")
+
+
+def intended_wheel_files() -> set[str]:
+    package = REPO / "enriched_webhook"
+    files = {"enriched_webhook/" + name for name in WHEEL_FILES}
+    for part in WHEEL_PARTS:
+        files |= {
+            path.relative_to(REPO).as_posix()
+            for path in (package / part).rglob("*.py")
+            if "__pycache__" not in path.parts
+        }
+    return files
+
+
 BLOCKED = ("canvas_sdk", "canvas_cli", "canvas_generated", "plugin_runner", "logger", "settings")
 
 # Verifies one HMAC and one ES256 JWT request built from the packaged Task fixtures.
@@ -24,11 +45,11 @@ VERIFY_SCRIPT = textwrap.dedent(
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from enriched_webhook.verify import Verifier, AlreadyHandledError, InvalidSignatureError
-    from enriched_webhook.localrun.fixtures import fixture_tasks
     from enriched_webhook.shared.payload import envelope, serialize, webhook_id
     from enriched_webhook.shared.signature import decode_secret, jwt_claims, signature_header
 
-    task = fixture_tasks()[1].task
+    with open(os.environ["FIXTURE_TASK"], "rb") as fixture:
+        task = json.load(fixture)
     now = int(time.time())
     body = serialize(envelope("TASK_CREATED", task, "https://x.canvasmedical.com", now)).encode()
     msg_id = webhook_id("TASK_CREATED", task["id"], task.get("lastModified", ""))
@@ -97,6 +118,7 @@ def test_verify_imports_and_works_with_canvas_blocked() -> None:
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=REPO,
+        env=dict(os.environ, FIXTURE_TASK=str(FIXTURE_TASK)),
         capture_output=True,
         text=True,
         timeout=120,
@@ -137,13 +159,22 @@ def test_built_wheel_verifies_in_a_clean_virtualenv(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stdout + built.stderr
     wheels = list(dist.glob("enriched_webhook-*.whl"))
     assert len(wheels) == 1, list(dist.iterdir())
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        shipped = {name for name in wheel.namelist() if ".dist-info/" not in name}
+    assert shipped == intended_wheel_files(), (
+        "unexpected: "
+        + str(sorted(shipped - intended_wheel_files()))
+        + " missing: "
+        + str(sorted(intended_wheel_files() - shipped))
+    )
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = str(venv / "bin" / "python")
     installed = _run([python, "-m", "pip", "install", "-q", str(wheels[0])], env, 900)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     script = VERIFY_SCRIPT + AFTER.replace("BLOCKED", repr(BLOCKED))
-    run = _run([python, "-c", script], env, 300, cwd=tmp_path)
+    run_env = dict(env, FIXTURE_TASK=str(FIXTURE_TASK))
+    run = _run([python, "-c", script], run_env, 300, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "VERIFIED msg_" in run.stdout
     probe_code = (

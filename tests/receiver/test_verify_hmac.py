@@ -11,7 +11,7 @@ import standardwebhooks
 import svix.webhooks
 from fhir.resources.R4B.task import Task
 
-from enriched_webhook.localrun.fixtures import fixture_tasks
+from devtools.fixtures import fixture_tasks
 from enriched_webhook.receiver.hmac_check import keyed_states
 from enriched_webhook.shared.signature import (
     decode_secret,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from enriched_webhook.localrun.fixtures import fixture_tasks
+from devtools.fixtures import fixture_tasks
 from enriched_webhook.shared.payload import envelope, occurred_at, serialize, utc_iso, webhook_id
 
 

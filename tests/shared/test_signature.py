@@ -19,15 +19,13 @@ from enriched_webhook.shared.signature import (
 )
 
 
-def vectors(shared_dir: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(
-        (shared_dir / "vectors" / "standard_webhooks.json").read_text()
-    )
+def vectors(vectors_dir: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((vectors_dir / "standard_webhooks.json").read_text())
     return loaded
 
 
-def test_signing_reproduces_every_published_vector(shared_dir: Path) -> None:
-    cases = vectors(shared_dir)["sign"]
+def test_signing_reproduces_every_published_vector(vectors_dir: Path) -> None:
+    cases = vectors(vectors_dir)["sign"]
     assert len(cases) == 2
     for case in cases:
         header = signature_header(
@@ -39,14 +37,14 @@ def test_signing_reproduces_every_published_vector(shared_dir: Path) -> None:
         assert header == case["signature"]
 
 
-def test_published_bad_signatures_do_not_match(shared_dir: Path) -> None:
-    for case in vectors(shared_dir)["must_not_verify"]:
+def test_published_bad_signatures_do_not_match(vectors_dir: Path) -> None:
+    for case in vectors(vectors_dir)["must_not_verify"]:
         content = signed_content(case["msg_id"], case["timestamp"], case["payload"].encode())
         assert not signature_matches(case["signature"], [decode_secret(case["secret"])], content)
 
 
-def test_multi_signature_header_matches_on_its_one_valid_v1_entry(shared_dir: Path) -> None:
-    case = vectors(shared_dir)["multi_signature_header"]
+def test_multi_signature_header_matches_on_its_one_valid_v1_entry(vectors_dir: Path) -> None:
+    case = vectors(vectors_dir)["multi_signature_header"]
     content = signed_content(case["msg_id"], case["timestamp"], case["payload"].encode())
     key = decode_secret(case["secret"])
     assert signature_matches(case["header"], [key], content)
@@ -55,8 +53,8 @@ def test_multi_signature_header_matches_on_its_one_valid_v1_entry(shared_dir: Pa
     assert not signature_matches(case["header"].replace(valid, ""), [key], content)
 
 
-def test_unpadded_secrets_are_accepted_and_empty_ones_refused(shared_dir: Path) -> None:
-    data = vectors(shared_dir)
+def test_unpadded_secrets_are_accepted_and_empty_ones_refused(vectors_dir: Path) -> None:
+    data = vectors(vectors_dir)
     for secret in data["unpadded_secrets_accepted"]:
         assert decode_secret(secret)
         assert decode_secret("whsec_" + secret) == decode_secret(secret)

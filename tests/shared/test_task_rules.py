@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import copy
-import filecmp
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fhir.resources.R4B.task import Task
 
-from enriched_webhook.localrun.fixtures import fixture_tasks
+from devtools.fixtures import FIXTURES_DIR, fixture_tasks
 from enriched_webhook.shared.task_rules import (
     PRIMITIVE_ELEMENTS,
     REQUEST_PRIORITY,
@@ -21,8 +19,6 @@ from enriched_webhook.shared.task_rules import (
     TaskRuleError,
     check_task,
 )
-
-PACKAGED = Path(__file__).resolve().parents[2] / "enriched_webhook" / "localrun" / "fixtures"
 
 
 def model_elements() -> set[str]:
@@ -47,16 +43,6 @@ def test_value_sets_contain_every_code_the_model_lists(element: str, ours: froze
     assert codes <= ours
 
 
-def test_packaged_fixtures_are_unchanged_copies_of_the_shared_ones(shared_dir: Path) -> None:
-    for folder in ("canvas", "hl7"):
-        shared = sorted(p.name for p in (shared_dir / "fixtures" / folder).glob("*.json"))
-        assert shared == sorted(p.name for p in (PACKAGED / folder).glob("*.json"))
-        for name in shared:
-            assert filecmp.cmp(
-                shared_dir / "fixtures" / folder / name, PACKAGED / folder / name, shallow=False
-            )
-
-
 @pytest.mark.parametrize("fixture", fixture_tasks(), ids=lambda f: f.name)
 def test_every_fixture_passes_the_rules_and_fhir_resources(fixture: Any) -> None:
     check_task(fixture.task, fixture.task_id)
@@ -65,7 +51,7 @@ def test_every_fixture_passes_the_rules_and_fhir_resources(fixture: Any) -> None
 
 def canvas_task() -> dict[str, Any]:
     task: dict[str, Any] = json.loads(
-        (PACKAGED / "canvas" / "task_read_response_200.json").read_text()
+        (FIXTURES_DIR / "canvas" / "task_read_response_200.json").read_text()
     )
     return task
 
