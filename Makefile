@@ -17,11 +17,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/enriched-webhook demo
+	$(PY) -m devtools demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check enriched_webhook tests bench
-	$(VENV)/bin/ruff format --check enriched_webhook tests bench
+	$(VENV)/bin/ruff check enriched_webhook devtools tests bench examples
+	$(VENV)/bin/ruff format --check enriched_webhook devtools tests bench examples
 	$(VENV)/bin/mypy
 
 test: lint
