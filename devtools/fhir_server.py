@@ -13,9 +13,10 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
+
+from .fixtures import FIXTURES_DIR
 
 TOKEN_PATH = "/auth/token/"  # noqa: S105 - a path, not a password
 TOKEN_LIFETIME_SECONDS = 36000
@@ -23,11 +24,7 @@ TOKEN_LIFETIME_SECONDS = 36000
 
 def canvas_not_found_body() -> bytes:
     """Canvas's documented 404 body for a Task read (an OperationOutcome)."""
-    return (
-        resources.files(__package__)
-        .joinpath("fixtures/canvas/task_read_response_404.json")
-        .read_bytes()
-    )
+    return (FIXTURES_DIR / "canvas" / "task_read_response_404.json").read_bytes()
 
 
 @dataclass
