@@ -6,6 +6,9 @@
     with verifier.process(raw_body, request_headers) as event:
         handle(event.task)
 
+or, in a web framework, `answer_webhook(verifier, headers, body, handle)`: the status and
+body to answer, the same for every framework.
+
 This module is the stable import path; the implementation lives in `receiver/`, one
 module per job. It never imports `canvas_sdk`, so it works wherever the wheel's own
 dependencies are installed.
@@ -13,6 +16,7 @@ dependencies are installed.
 
 from __future__ import annotations
 
+from .receiver.answer import WebhookAnswer, answer_webhook
 from .receiver.errors import (
     AlreadyHandledError,
     AuthenticationError,
@@ -39,12 +43,19 @@ from .receiver.errors import (
     WebhookVerificationError,
 )
 from .receiver.event import VerifiedEvent
+from .receiver.jwks_source import RemoteKeySet
 from .receiver.replay import MemoryReplayCache, RedisReplayCache, ReplayCache
-from .receiver.verifier import Processing, Verifier
+from .receiver.verifier import EventClaim, Verifier
+from .version import VERSION
 
+__version__ = VERSION
+
+# The exceptions of receiver/errors.py (its own __all__, which a test compares with this
+# list) and the classes a receiver constructs or receives.
 __all__ = [
     "AlreadyHandledError",
     "AuthenticationError",
+    "EventClaim",
     "FutureTimestampError",
     "HeaderTooLargeError",
     "IdReusedError",
@@ -58,8 +69,8 @@ __all__ = [
     "MalformedRequestError",
     "MemoryReplayCache",
     "MissingHeaderError",
-    "Processing",
     "RedisReplayCache",
+    "RemoteKeySet",
     "ReplayCache",
     "ReplayError",
     "ReplayStoreError",
@@ -71,5 +82,7 @@ __all__ = [
     "VerifiedEvent",
     "Verifier",
     "VerifierConfigError",
+    "WebhookAnswer",
     "WebhookVerificationError",
+    "answer_webhook",
 ]

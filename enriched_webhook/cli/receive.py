@@ -2,25 +2,29 @@
 
 Secrets given with --secret are visible to other local users in the process list;
 prefer the WEBHOOK_SECRET environment variable (space-separated for rotation) outside a
-local test.
+local test. With several receiver processes, share the replay store (--redis-url): each
+process's memory store knows only its own ids.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from pathlib import Path
-from typing import Any
 
+from ..receiver.answer import DEFAULT_MAX_BODY_BYTES
 from ..receiver.capture import CaptureWriter
 from ..receiver.errors import VerifierConfigError
-from ..receiver.http_server import DEFAULT_MAX_BODY_BYTES, WebhookServer
-from ..receiver.replay import RedisReplayCache, ReplayCache
+from ..receiver.http_server import DEFAULT_HEADER_TIMEOUT, WebhookServer
+from ..receiver.replay import (
+    DEFAULT_MAX_ENTRIES,
+    DEFAULT_REDIS_TIMEOUT,
+    MemoryReplayCache,
+    RedisReplayCache,
+    ReplayCache,
+)
 from ..receiver.verifier import DEFAULT_TOLERANCE, Verifier
-
-SECRET_ENV = "WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
+from .credentials import SECRET_ENV, hmac_secrets, load_jwks, secret_from_env
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         help="whsec_ secret for HMAC; repeat (or space-separate) for rotation; "
-        "default: $" + SECRET_ENV,
+        f"default: ${SECRET_ENV}",
     )
     keys = parser.add_mutually_exclusive_group()
     keys.add_argument("--jwks", metavar="FILE", help="JWKS file with the sender's public keys")
@@ -47,10 +51,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--redis-url", help="share the replay store in Redis (several workers)")
     parser.add_argument(
+        "--redis-timeout",
+        type=float,
+        default=DEFAULT_REDIS_TIMEOUT,
+        help="seconds a Redis command may take before the request is answered 503 (default 1)",
+    )
+    parser.add_argument(
+        "--memory-ids",
+        type=int,
+        default=DEFAULT_MAX_ENTRIES,
+        help="ids the in-memory replay store keeps, without --redis-url (default 100000)",
+    )
+    parser.add_argument(
         "--max-body-bytes",
         type=int,
         default=DEFAULT_MAX_BODY_BYTES,
         help="larger bodies are answered 413 (default 1 MiB)",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        help="seconds a client has to send its request line and headers (default 10)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        help="open connections at most (default: what the open-file limit allows)",
     )
     parser.add_argument(
         "--capture",
@@ -62,29 +89,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_verifier(args: argparse.Namespace) -> Verifier:
     """The Verifier the options describe; raises VerifierConfigError if they do not fit."""
-    secrets = [part for value in args.secret for part in value.split()]
-    if not secrets and os.environ.get(SECRET_ENV, "").strip():
-        secrets = os.environ[SECRET_ENV].split()
-    jwks: dict[str, Any] | None = None
-    if args.jwks:
-        try:
-            with open(args.jwks, encoding="utf-8") as handle:
-                jwks = json.load(handle)
-        except (OSError, ValueError) as error:
-            raise VerifierConfigError("cannot read --jwks: " + type(error).__name__) from None
-        if not isinstance(jwks, dict):
-            raise VerifierConfigError("--jwks is not a JSON object")
-    hs256 = None
-    if args.hs256_secret_env:
-        hs256 = os.environ.get(args.hs256_secret_env)
-        if not hs256:
-            raise VerifierConfigError("$" + args.hs256_secret_env + " is empty")
-    replay: ReplayCache | None = None
+    secrets = hmac_secrets(args.secret)
+    hs256 = secret_from_env(args.hs256_secret_env) if args.hs256_secret_env else None
+    replay: ReplayCache
     if args.redis_url:
-        replay = RedisReplayCache(args.redis_url)
+        replay = RedisReplayCache(args.redis_url, timeout=args.redis_timeout)
+    else:
+        replay = MemoryReplayCache(max_entries=args.memory_ids)
     return Verifier(
         secrets or None,
-        jwks=jwks,
+        jwks=load_jwks(args.jwks) if args.jwks else None,
         jwks_url=args.jwks_url,
         hs256_secret=hs256,
         audience=args.audience,
@@ -98,17 +112,22 @@ def run(args: argparse.Namespace) -> int:
     try:
         verifier = build_verifier(args)
     except (VerifierConfigError, ImportError) as error:
-        sys.stderr.write("enriched-webhook receive: " + str(error) + "\n")
+        sys.stderr.write(f"enriched-webhook receive: {error}\n")
         return 2
     try:
         capture = CaptureWriter(args.capture) if args.capture else None
     except OSError as error:
-        sys.stderr.write("enriched-webhook receive: cannot use --capture: " + str(error) + "\n")
+        sys.stderr.write(f"enriched-webhook receive: cannot use --capture: {error}\n")
         return 2
     server = WebhookServer(
-        (args.host, args.port), verifier, max_body_bytes=args.max_body_bytes, capture=capture
+        (args.host, args.port),
+        verifier,
+        max_body_bytes=args.max_body_bytes,
+        capture=capture,
+        header_timeout=args.header_timeout,
+        max_connections=args.max_connections,
     )
-    sys.stderr.write("enriched-webhook receive: listening on " + server.url + "\n")
+    sys.stderr.write(f"enriched-webhook receive: listening on {server.url}\n")
     sys.stderr.flush()
     try:
         server.serve_forever()

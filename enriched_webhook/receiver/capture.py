@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .headers import ID
+
 _SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,80}")
 
 
@@ -63,11 +65,11 @@ class CaptureWriter:
 
     def write(self, headers: Iterable[tuple[str, str]], body: bytes) -> Path:
         document = capture_document(headers, body)
-        msg_id = str(document["headers"].get("webhook-id", ""))
+        msg_id = str(document["headers"].get(ID, ""))
         label = msg_id if _SAFE_ID.fullmatch(msg_id) else "no-id"
         with self._lock:
             number = next(self._sequence)
-        name = time.strftime("%Y%m%dT%H%M%S") + "-" + str(number).zfill(4) + "-" + label + ".json"
+        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{number:04d}-{label}.json"
         path = self.folder / name
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

@@ -44,7 +44,7 @@ def parse_envelope(body: bytes, subject: str | None = None) -> dict[str, Any]:
         raise InvalidPayloadError("the body is not a JSON object")
     version = document.get("version")
     if type(version) is not int or version != PAYLOAD_VERSION:
-        raise InvalidPayloadError("the envelope version is not " + str(PAYLOAD_VERSION))
+        raise InvalidPayloadError(f"the envelope version is not {PAYLOAD_VERSION}")
     kind = document.get("type")
     if not isinstance(kind, str) or kind not in KNOWN_TYPES:
         raise InvalidPayloadError("the envelope type is not a known event type")
@@ -60,6 +60,6 @@ def parse_envelope(body: bytes, subject: str | None = None) -> dict[str, Any]:
     except TaskRuleError as error:
         # Rule messages name elements, never values (task_rules' contract).
         raise InvalidTaskError(str(error)) from None
-    if subject is not None and subject != "Task/" + str(data.get("id")):  # type: ignore[union-attr]
+    if subject is not None and subject != f"Task/{data.get('id')}":  # type: ignore[union-attr]
         raise InvalidTokenError("JWT sub does not name the Task in the body")
     return document

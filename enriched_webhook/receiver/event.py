@@ -41,7 +41,7 @@ class VerifiedEvent:
 
     def __repr__(self) -> str:
         # No payload: repr ends up in logs and tracebacks, and the Task is PHI.
-        return "VerifiedEvent(id=" + repr(self.id) + ", timestamp=" + str(self.timestamp) + ")"
+        return f"VerifiedEvent(id={self.id!r}, timestamp={self.timestamp})"
 
     @property
     def payload(self) -> dict[str, Any]:

@@ -6,22 +6,33 @@ Werkzeug's, Starlette's or Django's case-insensitive mappings, `http.server`'s
 HMAC of a small body, so the common case (the exact lowercase name is found by `.get`)
 is one lookup per header, and only a miss pays for a scan. Svix's `svix-*` names are
 accepted as aliases, so requests sent by Svix verify unchanged.
+
+The header names come from the wire format's constants (`shared.payload`), lowercased
+once here: every receiver module takes them from this module.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..shared.payload import HEADER_AUTHORIZATION, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP
 from .errors import HeaderTooLargeError, MalformedHeaderError, MalformedRequestError
+
+ID = HEADER_ID.lower()
+TIMESTAMP = HEADER_TIMESTAMP.lower()
+SIGNATURE = HEADER_SIGNATURE.lower()
+AUTHORIZATION = HEADER_AUTHORIZATION.lower()
+# The headers that decide authentication: each must appear at most once in a request.
+CREDENTIAL_HEADERS = (SIGNATURE, ID, TIMESTAMP, AUTHORIZATION)
 
 # A JWT from a 4096-bit RSA key is ~1.2 KB and each HMAC signature ~48 characters, so a
 # legitimate header never comes close; anything longer is refused before any work.
 MAX_HEADER_LENGTH = 8192
 
 ALIASES = {
-    "webhook-id": "svix-id",
-    "webhook-timestamp": "svix-timestamp",
-    "webhook-signature": "svix-signature",
+    ID: "svix-id",
+    TIMESTAMP: "svix-timestamp",
+    SIGNATURE: "svix-signature",
 }
 
 
@@ -62,7 +73,7 @@ def _read_slowly(
         if type(value) is not str:
             value = _as_text(names[index], value)
         if len(value) > limit:
-            raise HeaderTooLargeError("header " + names[index] + " is too long")
+            raise HeaderTooLargeError(f"header {names[index]} is too long")
         values[index] = value
     return values
 
@@ -95,5 +106,5 @@ def _as_text(name: str, value: Any) -> str:
         try:
             return bytes(value).decode("ascii")
         except UnicodeDecodeError:
-            raise MalformedHeaderError("header " + name + " is not ASCII") from None
-    raise MalformedHeaderError("header " + name + " is not a string")
+            raise MalformedHeaderError(f"header {name} is not ASCII") from None
+    raise MalformedHeaderError(f"header {name} is not a string")

@@ -50,19 +50,19 @@ def parse_secrets(secrets: str | bytes | Iterable[str | bytes]) -> list[bytes]:
     for index, item in enumerate(items):
         if isinstance(item, bytes):
             if not item:
-                raise VerifierConfigError("secret " + str(index) + " is empty")
+                raise VerifierConfigError(f"secret {index} is empty")
             keys.append(item)
             continue
         if not isinstance(item, str):
-            raise VerifierConfigError("secret " + str(index) + " is not a str or bytes")
+            raise VerifierConfigError(f"secret {index} is not a str or bytes")
         parts = item.split()
         if not parts:
-            raise VerifierConfigError("secret " + str(index) + " is empty")
+            raise VerifierConfigError(f"secret {index} is empty")
         for part in parts:
             try:
                 keys.append(decode_secret(part))
             except SecretFormatError as error:
-                raise VerifierConfigError("secret " + str(index) + ": " + str(error)) from None
+                raise VerifierConfigError(f"secret {index}: {error}") from None
     if not keys:
         raise VerifierConfigError("no secret given")
     return keys

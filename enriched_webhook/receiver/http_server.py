@@ -1,20 +1,34 @@
-"""The reference receiver: a small stdlib HTTP server around `Verifier.process`.
+"""The reference receiver: a stdlib HTTP server around `answer_webhook`, hardened.
 
-It shows (and tests) the answers a sender needs: 204 handled, 200 for a duplicate of a
-handled event (so the sender stops), 409 while another worker holds the event (so it
-retries), 400 for what can never succeed, 401 for what is not authenticated, 413 for an
-oversized body, 503 when the replay store is down. Headers that decide authentication
-(signature, id, timestamp, Authorization) must appear once: with two signature headers,
-which one a framework hands over is an accident, and accidents are how checks get bypassed.
+It shows (and tests) the answers a sender needs (see `answer.py`) and holds up as a
+public endpoint: it stays on the standard library so that `enriched-webhook receive`
+needs nothing beyond the base install, and bounds what an attacker can hold:
 
-One log line per request, to stderr: webhook-id, type, Task id, status, verdict. Never the
-body: every Task field is PHI.
+- a deep accept backlog (1,024), so bursts of new connections wait in the kernel
+  instead of being dropped and retried after a second;
+- a deadline for the request line and headers (`header_timeout`) and one for the body
+  (`body_timeout`), enforced per read, so a client trickling one byte a second is cut
+  off at the deadline, not kept alive by each byte;
+- at most `max_connections` connections (by default what the open-file limit allows):
+  when full, the connection that has waited longest for its headers is closed to make
+  room, and if none is waiting, the new one is answered 503 and closed;
+- framing refused before any body is read: repeated credential or `Content-Length`
+  headers and lengths that are not a number (400), a length over the limit (413,
+  without converting thousands of digits), `Transfer-Encoding` (411);
+- a client that resets or vanishes is dropped quietly: never a traceback, never its
+  address.
+
+One log line per request, to stderr: webhook-id, type, Task id, status, verdict, ms.
+Never the body (every Task field is PHI), never the client's address.
 """
 
 from __future__ import annotations
 
-import json
+import io
+import math
 import re
+import resource
+import socket
 import sys
 import threading
 import time
@@ -22,25 +36,36 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .answer import (
+    DEFAULT_MAX_BODY_BYTES,
+    EventHandler,
+    WebhookAnswer,
+    answer_webhook,
+    declared_length,
+)
 from .capture import CaptureFormatError, CaptureWriter
 from .errors import WebhookVerificationError
 from .event import VerifiedEvent
+from .headers import ID
 from .verifier import Verifier
 
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 # Bodies up to this size are read and discarded after a 413, so the client sees the
 # answer instead of a reset connection; anything larger just gets the connection closed.
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
-SINGLE_HEADERS = ("webhook-signature", "webhook-id", "webhook-timestamp", "authorization")
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_BODY_TIMEOUT = 30.0
+LISTEN_BACKLOG = 1024
+# File descriptors kept free for the listening socket, logs, Redis, JWKS fetches.
+RESERVED_DESCRIPTORS = 64
 _LOGGABLE_ID = re.compile(r"[^A-Za-z0-9_.:-]")
+_BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
-EventHandler = Callable[[VerifiedEvent], None]
 LogSink = Callable[[str], None]
 
 
 def stderr_log(line: str) -> None:
     """Default sink: one line per request on stderr."""
-    sys.stderr.write(line + "\n")
+    sys.stderr.write(f"{line}\n")
     sys.stderr.flush()
 
 
@@ -51,10 +76,52 @@ def loggable_id(value: Any) -> str:
     return _LOGGABLE_ID.sub("?", value[:80])
 
 
+def default_max_connections() -> int:
+    """What the soft open-file limit allows, less a reserve: one descriptor per connection."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 16_384
+    return max(16, soft - RESERVED_DESCRIPTORS)
+
+
+class _DeadlineSocketReader(io.RawIOBase):
+    """Reads from a socket until a deadline, whatever the pace of the bytes.
+
+    A socket timeout alone restarts with every byte received, so a client sending one
+    byte a second never times out; here each read gets only the time left.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self._sock = sock
+        self.deadline = math.inf
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the client did not send the request in time")
+        self._sock.settimeout(remaining if remaining != math.inf else None)
+        return self._sock.recv_into(buffer)
+
+
+class _Connection:
+    """One open connection: its socket, and since when it has waited for headers."""
+
+    __slots__ = ("sock", "waiting_since")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.waiting_since: float | None = time.monotonic()
+
+
 class WebhookServer(ThreadingHTTPServer):
-    """A ThreadingHTTPServer that knows its Verifier; `serve` starts one in a thread."""
+    """A ThreadingHTTPServer that knows its Verifier; `start` serves it in a thread."""
 
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(
         self,
@@ -65,6 +132,9 @@ class WebhookServer(ThreadingHTTPServer):
         on_event: EventHandler | None = None,
         log: LogSink | None = None,
         capture: CaptureWriter | None = None,
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        max_connections: int | None = None,
     ) -> None:
         super().__init__(address, WebhookRequestHandler)
         self.verifier = verifier
@@ -72,6 +142,13 @@ class WebhookServer(ThreadingHTTPServer):
         self.on_event = on_event
         self.capture = capture
         self.log = log if log is not None else stderr_log
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+        self.max_connections = (
+            max_connections if max_connections is not None else default_max_connections()
+        )
+        self._connections: dict[int, _Connection] = {}
+        self._connections_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     @property
@@ -79,8 +156,12 @@ class WebhookServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         shown = host if isinstance(host, str) else bytes(host).decode()
         if ":" in shown:
-            shown = "[" + shown + "]"
-        return "http://" + shown + ":" + str(port) + "/"
+            shown = f"[{shown}]"
+        return f"http://{shown}:{port}/"
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._connections)
 
     def start(self) -> WebhookServer:
         """Serve in a daemon thread and return at once (tests, embedding)."""
@@ -98,6 +179,55 @@ class WebhookServer(ThreadingHTTPServer):
             thread.join(timeout=10)
         self.server_close()
 
+    # --- connection accounting (called from the accepting thread and handler threads) ---
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Admit the connection, making room by closing the longest-waiting one if full."""
+        with self._connections_lock:
+            if len(self._connections) >= self.max_connections and not self._evict_one():
+                admitted = False
+            else:
+                admitted = True
+                self._connections[id(request)] = _Connection(request)
+        if not admitted:
+            try:
+                request.setblocking(False)
+                request.send(_BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def _evict_one(self) -> bool:
+        waiting = [item for item in self._connections.values() if item.waiting_since is not None]
+        if not waiting:
+            return False
+        oldest = min(waiting, key=lambda item: item.waiting_since or 0.0)
+        oldest.waiting_since = None
+        try:
+            oldest.sock.shutdown(socket.SHUT_RDWR)  # its thread's read returns at once
+        except OSError:
+            pass
+        return True
+
+    def set_waiting(self, request: Any, waiting: bool) -> None:
+        connection = self._connections.get(id(request))
+        if connection is not None:
+            connection.waiting_since = time.monotonic() if waiting else None
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.pop(id(request), None)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line, no traceback and no address: a vanished client is not news."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            return
+        self.log(f"receiver error={type(error).__name__}")
+
 
 def serve(
     verifier: Verifier,
@@ -108,6 +238,9 @@ def serve(
     on_event: EventHandler | None = None,
     log: LogSink | None = None,
     capture: CaptureWriter | None = None,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    max_connections: int | None = None,
 ) -> WebhookServer:
     """Start a receiver in the background; port 0 picks a free port (`.server_address`)."""
     server = WebhookServer(
@@ -117,6 +250,9 @@ def serve(
         on_event=on_event,
         log=log,
         capture=capture,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        max_connections=max_connections,
     )
     return server.start()
 
@@ -128,104 +264,130 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "enriched-webhook-receiver"
     sys_version = ""
-    timeout = 30  # a client that stalls mid-body does not hold a thread forever
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the socket closes only once every file made from it is closed
+        self._reader = _DeadlineSocketReader(self.connection)
+        self.rfile = io.BufferedReader(self._reader, 65536)
+
+    def handle_one_request(self) -> None:
+        """Wait for the next request line and headers, until the header deadline."""
+        self._reader.deadline = time.monotonic() + self.server.header_timeout
+        self.server.set_waiting(self.connection, True)
+        try:
+            super().handle_one_request()
+        except OSError:
+            self.close_connection = True  # reset, or evicted while waiting: nothing to answer
 
     def do_POST(self) -> None:
+        self.server.set_waiting(self.connection, False)
+        self._reader.deadline = time.monotonic() + self.server.body_timeout
         started = time.perf_counter()
-        fields = {"type": "-", "task": "-"}
-        status, verdict, message = self._handle(fields)
+        answer = self._answer_request()
         # Logged before answering, so whoever sees the answer can also see the line.
+        kind, task = _loggable_fields(answer.event)
         elapsed = (time.perf_counter() - started) * 1000
         self.server.log(
-            "webhook id="
-            + loggable_id(self.headers.get("webhook-id"))
-            + " type="
-            + fields["type"]
-            + " task="
-            + fields["task"]
-            + " status="
-            + str(status)
-            + " verdict="
-            + verdict
-            + " ms="
-            + format(elapsed, ".1f")
+            f"webhook id={loggable_id(self.headers.get(ID))} type={kind} task={task} "
+            f"status={answer.status} verdict={answer.verdict} ms={elapsed:.1f}"
         )
-        self._answer(status, verdict, message)
+        self._send(answer)
 
     def _refuse(self) -> None:
+        self.server.set_waiting(self.connection, False)
         self.close_connection = True
-        self._answer(405, "MethodNotAllowed", "only POST is accepted")
+        self._send(WebhookAnswer(405, "MethodNotAllowed", "only POST is accepted"))
 
     do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = _refuse  # noqa: N815
 
-    def _handle(self, fields: dict[str, str]) -> tuple[int, str, str]:
-        for name in SINGLE_HEADERS:
-            if len(self.headers.get_all(name, [])) > 1:
-                self.close_connection = True
-                return 400, "DuplicateHeader", "header " + name + " appears more than once"
+    def _answer_request(self) -> WebhookAnswer:
         if self.headers.get("transfer-encoding") is not None:
             self.close_connection = True
-            return 411, "LengthRequired", "chunked bodies are not accepted; send Content-Length"
-        length_text = self.headers.get("content-length")
-        if length_text is None or not length_text.isascii() or not length_text.isdigit():
+            return WebhookAnswer(
+                411, "LengthRequired", "chunked bodies are not accepted; send Content-Length"
+            )
+        if self.headers.get("content-length") is None:
             self.close_connection = True
-            return 411, "LengthRequired", "Content-Length is required"
-        length = int(length_text)
-        if length > self.server.max_body_bytes:
-            self._discard(length)
-            return 413, "PayloadTooLarge", "the body exceeds the receiver's limit"
+            return WebhookAnswer(411, "LengthRequired", "Content-Length is required")
+        try:
+            answer = answer_webhook(
+                self.server.verifier,
+                self.headers,
+                self._read_body,
+                self.server.on_event,
+                max_body_bytes=self.server.max_body_bytes,
+            )
+        except TimeoutError:
+            self.close_connection = True
+            return WebhookAnswer(408, "RequestTimeout", "the body did not arrive in time")
+        except _IncompleteBodyError:
+            self.close_connection = True
+            return WebhookAnswer(400, "IncompleteBody", "the body is shorter than Content-Length")
+        if answer.status in (400, 413) and answer.event is None:
+            self._discard_body(answer)
+        return answer
+
+    def _read_body(self) -> bytes:
+        length = declared_length(self.headers["content-length"])  # checked: digits, in limit
         body = self.rfile.read(length)
         if len(body) != length:
             self.close_connection = True
-            return 400, "IncompleteBody", "the body is shorter than Content-Length"
+            raise _IncompleteBodyError
         if self.server.capture is not None:
             # Every request that arrived whole, whatever its verdict: captures are for
             # debugging exactly the requests that fail.
             try:
                 self.server.capture.write(self.headers.items(), body)
             except (CaptureFormatError, OSError) as error:
-                self.server.log("capture skipped: " + type(error).__name__)
-        try:
-            with self.server.verifier.process(body, self.headers) as event:
-                fields["type"] = event.type
-                fields["task"] = event.task_id or "-"
-                handler = self.server.on_event
-                if handler is not None:
-                    handler(event)
-        except WebhookVerificationError as error:
-            return error.http_status, type(error).__name__, str(error)
-        except Exception as error:
-            # The claim was released by process(): the sender's retry may succeed.
-            return 500, type(error).__name__, "the receiver failed to handle the event"
-        return 204, "ok", ""
+                self.server.log(f"capture skipped: {type(error).__name__}")
+        return body
 
-    def _discard(self, length: int) -> None:
+    def _discard_body(self, answer: WebhookAnswer) -> None:
+        """After a refusal before the body: read a small one away, else close."""
         self.close_connection = True
-        if length > DRAIN_LIMIT_BYTES:
+        if answer.verdict != "PayloadTooLarge":
             return
-        remaining = length
-        while remaining > 0:
-            chunk = self.rfile.read(min(remaining, 65536))
-            if not chunk:
-                return
-            remaining = remaining - len(chunk)
+        remaining = declared_length(str(self.headers.get("content-length", "")))
+        if remaining > DRAIN_LIMIT_BYTES:
+            return
+        try:
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 65536))
+                if not chunk:
+                    return
+                remaining = remaining - len(chunk)
+        except OSError:
+            return
 
-    def _answer(self, status: int, verdict: str, message: str) -> None:
-        payload = b""
-        if status != 204:
-            document = {"verdict": verdict}
-            if message:
-                document["message"] = message
-            payload = json.dumps(document).encode("ascii")
-        self.send_response(status)
-        if payload:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if payload and self.command != "HEAD":
-            self.wfile.write(payload)
+    def _send(self, answer: WebhookAnswer) -> None:
+        payload = answer.content
+        try:
+            self.send_response(answer.status)
+            if answer.content_type:
+                self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if payload and self.command != "HEAD":
+                self.wfile.write(payload)
+        except OSError:
+            self.close_connection = True  # the client left before the answer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Silenced: the one line per request above is the log (client IPs stay out)."""
+
+
+def _loggable_fields(event: VerifiedEvent | None) -> tuple[str, str]:
+    """The event's type and Task id (safe to log), or "-" where there is none."""
+    if event is None:
+        return "-", "-"
+    try:
+        return event.type, event.task_id or "-"
+    except WebhookVerificationError:
+        return "-", "-"  # deferred parsing (validate_task=False) of an invalid payload
+
+
+class _IncompleteBodyError(OSError):
+    """The client closed before sending Content-Length bytes."""

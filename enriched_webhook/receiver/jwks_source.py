@@ -110,7 +110,16 @@ def check_jwks_url(url: str) -> str:
 
 
 class RemoteKeySet:
-    """A JWKS URL, fetched on first use and cached; thread-safe."""
+    """The sender's keys at a JWKS URL, fetched on first use and cached; thread-safe.
+
+    Pass it as `Verifier(jwks=RemoteKeySet(url, ...))` to tune fetching, as PyJWT's
+    `PyJWKClient` is tuned apart from `jwt.decode`; `Verifier(jwks_url=url)` uses the
+    defaults. `timeout`: seconds one fetch may take. `max_age`: seconds the keys are used
+    before a routine re-fetch. `refresh_interval`: the least time between two fetches, so
+    tokens naming unknown kids re-fetch at most that often. `fetch` and `clock` replace the
+    HTTP GET and the monotonic clock (tests). The URL must be https (http only to a
+    loopback host).
+    """
 
     def __init__(
         self,

@@ -1,10 +1,11 @@
 """JWT mode, split as PyJWT splits JWS from JWT: the signature layer, then our claims.
 
-`verify_jws` proves only that a compact JWS was signed by a key (the RFC 7515 vectors
-exercise it). `decode_request_token` adds what binds a token to one request: `aud`/`iss`
-(checked by PyJWT in the same single `jwt.decode` call), and `exp`, `iat` = webhook-timestamp,
+`decode_request_token` checks the signature, `aud`/`iss` (PyJWT, in one `jwt.decode`
+call), then what binds a token to one request: `exp`, `iat` = webhook-timestamp,
 `jti` = webhook-id and `request_body_sha256`, checked here against an injectable clock,
-which PyJWT's own time checks do not allow.
+which PyJWT's own time checks do not allow. Times must be finite numbers: JSON as PyJWT
+reads it turns `1e309` into infinity and accepts `NaN`, and either would make `exp` a
+token that never expires.
 
 Algorithms are pinned per key: a key from a JWKS accepts only the asymmetric algorithms
 its type allows, and HS256 exists only if the receiver configured a secret for it. So
@@ -18,6 +19,7 @@ import base64
 import binascii
 import hmac
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,17 +66,6 @@ _REQUEST_OPTIONS: dict[str, Any] = {
     "verify_jti": True,
     "require": ["exp", "iat", "jti", BODY_DIGEST_CLAIM],
 }
-_SIGNATURE_ONLY_OPTIONS: dict[str, Any] = {
-    "verify_signature": True,
-    "verify_exp": False,
-    "verify_nbf": False,
-    "verify_iat": False,
-    "verify_aud": False,
-    "verify_iss": False,
-    "verify_sub": False,
-    "verify_jti": False,
-}
-
 # PyJWT's messages may quote parts of the token; ours name only what failed.
 _PYJWT_MESSAGES: tuple[tuple[type[Exception], str], ...] = (
     (jwt.InvalidSignatureError, "JWT signature does not verify"),
@@ -107,9 +98,7 @@ def hs256_key(secret: str | bytes) -> JwsKey:
     """The explicit HS256 key; as the plugin signs with the str secret, a str is UTF-8."""
     raw = secret.encode("utf-8") if isinstance(secret, str) else secret
     if not isinstance(raw, bytes) or len(raw) < MIN_HS256_SECRET_BYTES:
-        raise VerifierConfigError(
-            "hs256_secret must be at least " + str(MIN_HS256_SECRET_BYTES) + " bytes"
-        )
+        raise VerifierConfigError(f"hs256_secret must be at least {MIN_HS256_SECRET_BYTES} bytes")
     encoded = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
     verifier = jwt.PyJWK({"kty": "oct", "k": encoded}, algorithm="HS256")
     return JwsKey(kid=None, verifiers={"HS256": verifier})
@@ -232,7 +221,7 @@ def _decode(
         for kind, message in _PYJWT_MESSAGES:
             if isinstance(error, kind):
                 if kind is jwt.MissingRequiredClaimError:
-                    message = message + BODY_DIGEST_CLAIM + ")"
+                    message = f"{message}{BODY_DIGEST_CLAIM})"
                 raise InvalidTokenError(message) from None
         raise InvalidTokenError("JWT could not be verified") from None
     if not isinstance(claims, dict):
@@ -240,16 +229,14 @@ def _decode(
     return claims
 
 
-def verify_jws(token: str, key: JwsKey, algorithm: str) -> dict[str, Any]:
-    """Signature only: the claims of a JWS that `key` signed with `algorithm`."""
-    return _decode(token, key, algorithm, _SIGNATURE_ONLY_OPTIONS, None, None)
-
-
-def _number(claims: dict[str, Any], name: str) -> int | float:
+def _time_claim(claims: dict[str, Any], name: str) -> int | float:
+    """A NumericDate claim as a finite number; bool, inf and NaN are refused."""
     value = claims.get(name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidTokenError("JWT " + name + " is not a number")
-    return value
+    if type(value) is int:
+        return value
+    if type(value) is float and math.isfinite(value):
+        return value
+    raise InvalidTokenError(f"JWT {name} is not a finite number")
 
 
 def decode_request_token(
@@ -266,12 +253,10 @@ def decode_request_token(
 ) -> dict[str, Any]:
     """Verified claims of a token that belongs to exactly this request, else raise."""
     claims = _decode(token, key, algorithm, _REQUEST_OPTIONS, audience, issuer)
-    expires = claims["exp"]  # present: PyJWT enforced `require`
-    if type(expires) is not int and type(expires) is not float:
-        raise InvalidTokenError("JWT exp is not a number")
+    expires = _time_claim(claims, "exp")  # present: PyJWT enforced `require`
     if now >= expires:
         raise TokenExpiredError("JWT has expired")
-    if "nbf" in claims and now < _number(claims, "nbf"):
+    if "nbf" in claims and now < _time_claim(claims, "nbf"):
         raise FutureTimestampError("JWT is not valid yet (nbf)")
     iat = claims["iat"]
     if type(iat) is not int or iat != timestamp:
@@ -284,5 +269,5 @@ def decode_request_token(
         or not digest.isascii()
         or not hmac.compare_digest(digest, body_sha256(body))
     ):
-        raise InvalidTokenError("JWT " + BODY_DIGEST_CLAIM + " does not match the body")
+        raise InvalidTokenError(f"JWT {BODY_DIGEST_CLAIM} does not match the body")
     return claims

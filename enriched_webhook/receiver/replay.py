@@ -29,6 +29,9 @@ from .errors import (
 # A handled record is this prefix + the hex SHA-256 of the body that was handled; anything
 # else stored under an id is a claim token.
 HANDLED_PREFIX = "handled:"
+# Seconds a Redis command may take before the request is answered 503 (see RedisReplayCache).
+DEFAULT_REDIS_TIMEOUT = 1.0
+DEFAULT_MAX_ENTRIES = 100_000
 
 
 def handled_record(digest: str) -> str:
@@ -45,8 +48,8 @@ def recorded_digest(value: str | None) -> str | None:
 def refuse_handled(msg_id: str, recorded: str, digest: str) -> None:
     """Raise for an id already handled: a duplicate (2xx), or the id reused for another body."""
     if not hmac.compare_digest(recorded, digest):
-        raise IdReusedError("event " + msg_id + " was handled with a different body")
-    raise AlreadyHandledError("event " + msg_id + " was already handled")
+        raise IdReusedError(f"event {msg_id} was handled with a different body")
+    raise AlreadyHandledError(f"event {msg_id} was already handled")
 
 
 def new_token() -> str:
@@ -89,7 +92,7 @@ class MemoryReplayCache:
     """
 
     def __init__(
-        self, max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic
+        self, max_entries: int = DEFAULT_MAX_ENTRIES, clock: Callable[[], float] = time.monotonic
     ) -> None:
         if max_entries < 1:
             raise VerifierConfigError("max_entries must be at least 1")
@@ -117,7 +120,7 @@ class MemoryReplayCache:
                 recorded = recorded_digest(entry[0])
                 if recorded is not None:
                     refuse_handled(msg_id, recorded, digest)
-                raise InProgressError("event " + msg_id + " is being handled by another worker")
+                raise InProgressError(f"event {msg_id} is being handled by another worker")
             self._entries.pop(msg_id, None)
             self._make_room(now)
             token = new_token()
@@ -164,24 +167,46 @@ class RedisReplayCache:
     that compares the stored token first, so a worker whose claim expired and was taken
     over cannot delete the new owner's claim. `redis` is imported only here, on
     construction: install `enriched-webhook[redis]`.
+
+    Given a URL, the client gets `timeout` (seconds) for connecting and for each reply,
+    and no retries: redis-py 5 waits forever by default, so a frozen Redis would hang
+    every request instead of answering 503 (ReplayStoreError), which the sender retries.
+    A client you pass in keeps its own settings: give it `socket_timeout` and
+    `socket_connect_timeout` for the same reason.
     """
 
-    def __init__(self, client: Any, *, prefix: str = "enriched-webhook:replay:") -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str = "enriched-webhook:replay:",
+        timeout: float = DEFAULT_REDIS_TIMEOUT,
+    ) -> None:
         try:
             import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
         except ImportError:
             raise ImportError(
                 "RedisReplayCache needs the redis package: pip install 'enriched-webhook[redis]'"
             ) from None
         if isinstance(client, str):
-            client = redis.Redis.from_url(client)
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+                raise VerifierConfigError("timeout must be a positive number of seconds")
+            client = redis.Redis.from_url(
+                client,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry_on_timeout=False,
+                retry=Retry(NoBackoff(), 0),  # redis-py 6 retries 3 times by default
+            )
         self.client = client
         self.prefix = prefix
         self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
         self._release = client.register_script(_RELEASE)
 
     def _key(self, msg_id: str) -> str:
-        return self.prefix + msg_id
+        return f"{self.prefix}{msg_id}"
 
     @staticmethod
     def _text(value: Any) -> str | None:
@@ -211,11 +236,11 @@ class RedisReplayCache:
                 if recorded is not None:
                     refuse_handled(msg_id, recorded, digest)
                 if current is not None:
-                    raise InProgressError("event " + msg_id + " is being handled by another worker")
+                    raise InProgressError(f"event {msg_id} is being handled by another worker")
                 # The other claim expired between SET and GET: try again.
         except self._errors:
             raise ReplayStoreError("the replay store (Redis) is unavailable") from None
-        raise InProgressError("event " + msg_id + " is being handled by another worker")
+        raise InProgressError(f"event {msg_id} is being handled by another worker")
 
     def mark_handled(self, msg_id: str, token: str, ttl: float, digest: str) -> None:
         milliseconds = max(1, int(ttl * 1000))

@@ -30,7 +30,7 @@ def validate_task(data: dict[str, Any]) -> Any:
     try:
         return model.model_validate(data)
     except Exception as error:
-        raise InvalidTaskError("Task fails FHIR R4B validation: " + _describe(error)) from None
+        raise InvalidTaskError(f"Task fails FHIR R4B validation: {_describe(error)}") from None
 
 
 def _describe(error: Exception) -> str:
@@ -44,9 +44,9 @@ def _describe(error: Exception) -> str:
     parts = []
     for detail in details[:MAX_REPORTED_ERRORS]:
         location = ".".join(str(part) for part in detail.get("loc", ()) if _safe(part))
-        parts.append((location or "Task") + " (" + str(detail.get("type", "invalid")) + ")")
+        parts.append(f"{location or 'Task'} ({detail.get('type', 'invalid')})")
     if len(details) > MAX_REPORTED_ERRORS:
-        parts.append("and " + str(len(details) - MAX_REPORTED_ERRORS) + " more")
+        parts.append(f"and {len(details) - MAX_REPORTED_ERRORS} more")
     return "; ".join(parts)
 
 

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from ..shared.payload import HEADER_AUTHORIZATION, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP
 from ..shared.signature import body_sha256, signature_matches_keyed, signed_prefix
 from .errors import (
     FutureTimestampError,
@@ -30,7 +29,7 @@ from .errors import (
     VerifierConfigError,
 )
 from .event import VerifiedEvent
-from .headers import MAX_HEADER_LENGTH, read_headers
+from .headers import AUTHORIZATION, ID, MAX_HEADER_LENGTH, SIGNATURE, TIMESTAMP, read_headers
 from .hmac_check import HmacCheck, parse_secrets
 from .jwks_source import KeySource, RemoteKeySet, static_key_set
 from .jwt_check import (
@@ -48,10 +47,6 @@ DEFAULT_TOLERANCE = 300
 DEFAULT_CLAIM_TIMEOUT = 60.0
 MAX_ID_LENGTH = 256
 MAX_TIMESTAMP_DIGITS = 12
-_ID = HEADER_ID.lower()
-_TIMESTAMP = HEADER_TIMESTAMP.lower()
-_SIGNATURE = HEADER_SIGNATURE.lower()
-_AUTHORIZATION = HEADER_AUTHORIZATION.lower()
 
 
 def _body_bytes(body: Any) -> bytes:
@@ -79,20 +74,53 @@ def _clock(now: Callable[[], float] | float | None) -> Callable[[], float]:
     raise VerifierConfigError("now must be a number or a callable returning Unix seconds")
 
 
+def _key_source(
+    jwks: Mapping[str, Any] | RemoteKeySet | None, jwks_url: str | None
+) -> KeySource | None:
+    """The JWT keys: an inline JWKS (loaded now), a RemoteKeySet, or one for `jwks_url`."""
+    if jwks is not None and jwks_url is not None:
+        raise VerifierConfigError("give jwks or jwks_url, not both")
+    if isinstance(jwks, RemoteKeySet):
+        return jwks
+    if jwks is not None:
+        return static_key_set(dict(jwks))
+    if jwks_url is not None:
+        return RemoteKeySet(jwks_url)
+    return None
+
+
 class Verifier:
     """Verifies webhooks from the enriched-webhook plugin (or any Standard Webhooks sender).
 
-    Configure `secrets` for HMAC, `jwks`/`jwks_url` (and/or `hs256_secret`) with an
-    `audience` for JWT; configure both and a request must pass both. `tolerance` bounds
-    the timestamp in both directions. `replay_cache` defaults to a MemoryReplayCache
-    (one process); use RedisReplayCache when several processes receive.
+    Built once at start-up (keys are prepared here, so a request pays only for its own
+    work). A request must pass every mode configured: HMAC if `secrets` is given, a JWT if
+    any JWT key is. Parameters:
+
+    - `secrets`: `whsec_` secrets (a list, or one space-separated str) for HMAC; several
+      during rotation. bytes are taken as raw keys.
+    - `jwks`: the sender's public keys for JWT mode: a JWKS document (a mapping, as the
+      plugin serves it at /jwks.json), or a `RemoteKeySet` for a URL with its own tuning.
+    - `jwks_url`: shorthand for `jwks=RemoteKeySet(jwks_url)` with the default tuning.
+    - `hs256_secret`: enables HS256 with this shared secret (at least 32 bytes); HS256 is
+      never accepted otherwise, so a public key can never serve as an HMAC secret.
+    - `audience`: this receiver's URL, required in JWT mode (a token minted for another
+      receiver is refused); `issuer`: the expected `iss`, if given.
+    - `tolerance`: seconds a `webhook-timestamp` may lie in the past or the future.
+    - `replay_cache`: where handled and in-progress ids live; default a
+      `MemoryReplayCache` (one process only: use `RedisReplayCache` with several workers).
+    - `now`: Unix seconds, a number or a callable (tests, offline checks of captures).
+    - `validate_task`: False defers parsing until `event.payload`/`event.task` is read.
+    - `claim_timeout`: seconds a `process` claim outlives a worker that died holding it.
+    - `handled_ttl`: seconds a handled id is remembered; default twice the tolerance,
+      the longest a copy of the request stays acceptable.
+    - `max_header_length`: longer header values are refused before any work.
     """
 
     def __init__(
         self,
         secrets: str | bytes | Iterable[str | bytes] | None = None,
         *,
-        jwks: Mapping[str, Any] | None = None,
+        jwks: Mapping[str, Any] | RemoteKeySet | None = None,
         jwks_url: str | None = None,
         audience: str | None = None,
         issuer: str | None = None,
@@ -104,26 +132,12 @@ class Verifier:
         claim_timeout: float = DEFAULT_CLAIM_TIMEOUT,
         handled_ttl: float | None = None,
         max_header_length: int = MAX_HEADER_LENGTH,
-        jwks_timeout: float = 5.0,
-        jwks_max_age: float = 3600.0,
-        jwks_refresh_interval: float = 60.0,
     ) -> None:
         if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or tolerance <= 0:
             raise VerifierConfigError("tolerance must be a positive number of seconds")
         self.tolerance = tolerance
         self._hmac = HmacCheck(parse_secrets(secrets)) if secrets is not None else None
-        if jwks is not None and jwks_url is not None:
-            raise VerifierConfigError("give jwks or jwks_url, not both")
-        self._keys: KeySource | None = None
-        if jwks is not None:
-            self._keys = static_key_set(dict(jwks))
-        elif jwks_url is not None:
-            self._keys = RemoteKeySet(
-                jwks_url,
-                timeout=jwks_timeout,
-                max_age=jwks_max_age,
-                refresh_interval=jwks_refresh_interval,
-            )
+        self._keys = _key_source(jwks, jwks_url)
         self._hs256: JwsKey | None = hs256_key(hs256_secret) if hs256_secret is not None else None
         self._jwt = self._keys is not None or self._hs256 is not None
         self._jose = JoseHeaderCache()
@@ -136,16 +150,12 @@ class Verifier:
             raise VerifierConfigError("JWT verification needs audience (this receiver's URL)")
         self.audience = audience
         self.issuer = issuer
-        names = [_ID, _TIMESTAMP]
+        names = [ID, TIMESTAMP]
         if self._hmac is not None:
-            names.append(_SIGNATURE)
+            names.append(SIGNATURE)
         if self._jwt:
-            names.append(_AUTHORIZATION)
+            names.append(AUTHORIZATION)
         self._names = tuple(names)
-        # The one credential header of a single-mode verifier, read on the fast path;
-        # a verifier requiring both always reads all four through read_headers.
-        self._credential = _SIGNATURE if self._hmac is not None else _AUTHORIZATION
-        self._both = self._hmac is not None and self._jwt
         self._max_header_length = max_header_length
         self.replay_cache: ReplayCache = (
             replay_cache if replay_cache is not None else MemoryReplayCache()
@@ -167,37 +177,16 @@ class Verifier:
         """
         if type(body) is not bytes:
             body = _body_bytes(body)
-        # Fast path: exact lowercase names in a mapping with .get (a plain dict, or any
-        # framework's case-insensitive headers); anything else takes read_headers.
-        msg_id: str | None
-        timestamp_text: str | None
-        signature: str | None
-        authorization: str | None
-        try:
-            get = headers.get
-            msg_id = get(_ID)
-            timestamp_text = get(_TIMESTAMP)
-            credential = get(self._credential)
-        except Exception:
-            msg_id = timestamp_text = credential = None
-        if (
-            type(msg_id) is str
-            and type(timestamp_text) is str
-            and type(credential) is str
-            and len(credential) <= self._max_header_length
-            and not self._both
-        ):
-            signature = authorization = credential
-        else:
-            values = read_headers(headers, self._names, self._max_header_length)
-            msg_id = values[0]
-            timestamp_text = values[1]
-            signature = values[2]
-            authorization = values[-1]
-            if msg_id is None:
-                raise MissingHeaderError(_ID)
-            if timestamp_text is None:
-                raise MissingHeaderError(_TIMESTAMP)
+        values = read_headers(headers, self._names, self._max_header_length)
+        msg_id = values[0]
+        timestamp_text = values[1]
+        if msg_id is None:
+            raise MissingHeaderError(ID)
+        if timestamp_text is None:
+            raise MissingHeaderError(TIMESTAMP)
+        # names end with the signature and/or Authorization, as configured.
+        signature = values[2]
+        authorization = values[-1]
         if (
             not msg_id
             or len(msg_id) > MAX_ID_LENGTH
@@ -220,7 +209,7 @@ class Verifier:
         check = self._hmac
         if check is not None:
             if signature is None:
-                raise MissingHeaderError(_SIGNATURE)
+                raise MissingHeaderError(SIGNATURE)
             prefix = signed_prefix(msg_id, timestamp_text)
             if not signature_matches_keyed(signature, check.keyed, prefix, body):
                 check.refuse(signature)
@@ -240,7 +229,7 @@ class Verifier:
         self, authorization: str | None, msg_id: str, timestamp: int, body: bytes, now: float
     ) -> dict[str, Any]:
         if authorization is None:
-            raise MissingHeaderError(_AUTHORIZATION)
+            raise MissingHeaderError(AUTHORIZATION)
         token = bearer_token(authorization)
         algorithm, kid = self._jose.algorithm_and_kid(token)
         key: JwsKey
@@ -266,18 +255,22 @@ class Verifier:
             now=now,
         )
 
-    def process(self, body: bytes | bytearray | memoryview | str, headers: Any) -> Processing:
+    def process(self, body: bytes | bytearray | memoryview | str, headers: Any) -> EventClaim:
         """Verify now; as a context manager, claim the id for the duration of the block.
 
         On a clean exit the id is recorded as handled; on an exception the claim is
         released, so the sender's retry can succeed. Entering raises AlreadyHandledError
         or InProgressError for an id that is handled or held by another worker.
         """
-        return Processing(self, self.verify(body, headers))
+        return EventClaim(self, self.verify(body, headers))
 
 
-class Processing:
-    """The claim on one event id, held while the receiver handles the event."""
+class EventClaim:
+    """The claim on one event id, held while the receiver handles the event.
+
+    Returned by `Verifier.process`; entering claims the id in the replay store, a clean
+    exit records it as handled, an exception releases it for the sender's retry.
+    """
 
     __slots__ = ("_digest", "_token", "_verifier", "event")
 

@@ -123,11 +123,6 @@ def signature_matches_keyed(header: str, keyed: list[Any], prefix: bytes, body: 
     return False
 
 
-def signature_matches(header: str, keys: list[bytes], content: bytes) -> bool:
-    """True if any `v1` entry of `header` is the signature of `content` under any key."""
-    return signature_matches_keyed(header, keyed_hmacs(keys), content, b"")
-
-
 def body_sha256(body: bytes) -> str:
     """Hex SHA-256 of the exact body, the JWT's `request_body_sha256` claim."""
     return hashlib.sha256(body).hexdigest()

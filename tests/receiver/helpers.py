@@ -1,22 +1,37 @@
-"""Building real requests for receiver tests: fixture Tasks, our signer, fresh keys."""
+"""Building real requests for receiver tests: fixture Tasks and our signer.
+
+Keys and secrets come from `tests.support` (re-exported here for the receiver tests).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 
 from devtools.fixtures import FixtureTask, fixture_tasks
+from enriched_webhook.receiver.jwt_check import JwsKey
 from enriched_webhook.shared.payload import envelope, occurred_at, serialize, webhook_id
 from enriched_webhook.shared.signature import decode_secrets, jwt_claims, signature_header
-from enriched_webhook.tools.keys import new_hmac_secret
-from enriched_webhook.tools.keys import new_key_pair as make_pair
+from tests.support import KeyPair, new_key_pair, new_whsec
+
+__all__ = [
+    "AUDIENCE",
+    "NOW",
+    "SOURCE",
+    "KeyPair",
+    "body_for",
+    "fixture",
+    "hmac_headers",
+    "jwt_headers",
+    "msg_id_for",
+    "new_key_pair",
+    "new_whsec",
+    "verify_jws",
+]
 
 SOURCE = "https://example.canvasmedical.com"
 AUDIENCE = "https://receiver.example/hook"
-new_whsec = new_hmac_secret
 NOW = 1_790_000_000  # a fixed clock for tests; all tokens and timestamps derive from it
 
 
@@ -46,25 +61,19 @@ def hmac_headers(
     }
 
 
-@dataclass(frozen=True)
-class KeyPair:
-    algorithm: str
-    kid: str
-    private_pem: str
-    public_pem: str
-    public_jwk: dict[str, Any]
+def verify_jws(token: str, key: JwsKey, algorithm: str) -> dict[str, Any]:
+    """Signature only (the RFC 7515 vectors): the claims of a JWS `key` signed with `algorithm`.
 
-
-def new_key_pair(algorithm: str = "ES256", kid: str = "k1") -> KeyPair:
-    """The key tool's pair, plus the public PEM that key-confusion attacks need."""
-    pair = make_pair(algorithm, kid)
-    private = serialization.load_pem_private_key(pair.private_pem.encode(), password=None)
-    public_pem = (
-        private.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
+    The receiver never verifies a bare JWS, so this lives with the tests; PyJWT's own
+    errors propagate.
+    """
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        key.verifiers[algorithm],
+        algorithms=[algorithm],
+        options={"verify_signature": True, "verify_exp": False, "verify_iat": False},
     )
-    return KeyPair(algorithm, kid, pair.private_pem, public_pem, pair.public_jwk)
+    return claims
 
 
 def jwt_headers(

@@ -1,4 +1,4 @@
-"""`enriched-webhook receive` and `python -m enriched_webhook.receiver`, as a user runs them."""
+"""`enriched-webhook receive` and `python -m enriched_webhook.cli receive`, as a user runs them."""
 
 from __future__ import annotations
 
@@ -55,11 +55,11 @@ def test_configuration_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None
     assert main([]) == 2
 
 
-def test_python_dash_m_receiver_serves_requests() -> None:
+def test_python_dash_m_cli_receive_serves_requests() -> None:
     secret = new_whsec()
     env = dict(os.environ, WEBHOOK_SECRET=secret, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "enriched_webhook.receiver", "--port", "0"],
+        [sys.executable, "-m", "enriched_webhook.cli", "receive", "--port", "0"],
         env=env,
         stderr=subprocess.PIPE,
         text=True,

@@ -186,7 +186,7 @@ def test_built_wheel_verifies_in_a_clean_virtualenv(tmp_path: Path) -> None:
     assert probe.returncode == 0, probe.stderr
     assert str(venv) in probe.stdout  # the installed wheel, not the checkout
     receiver_help = _run(
-        [python, "-m", "enriched_webhook.receiver", "--help"], env, 120, cwd=tmp_path
+        [python, "-m", "enriched_webhook.cli", "receive", "--help"], env, 120, cwd=tmp_path
     )
     assert receiver_help.returncode == 0, receiver_help.stderr
     assert "--max-body-bytes" in receiver_help.stdout

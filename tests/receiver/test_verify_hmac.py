@@ -17,7 +17,6 @@ from enriched_webhook.shared.signature import (
     decode_secret,
     keyed_hmacs,
     signature_header,
-    signature_matches,
     signed_content,
 )
 from enriched_webhook.verify import (
@@ -34,6 +33,7 @@ from enriched_webhook.verify import (
     VerifierConfigError,
     WebhookVerificationError,
 )
+from tests.support import signature_matches
 
 from .helpers import NOW, body_for, fixture, hmac_headers, msg_id_for, new_whsec
 

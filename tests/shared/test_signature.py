@@ -14,9 +14,9 @@ from enriched_webhook.shared.signature import (
     decode_secret,
     jwt_claims,
     signature_header,
-    signature_matches,
     signed_content,
 )
+from tests.support import signature_matches
 
 
 def vectors(vectors_dir: Path) -> dict[str, Any]:
