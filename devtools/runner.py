@@ -70,12 +70,16 @@ class PluginRunner:
         environment: dict[str, str] | None = None,
         log_path: Path | None = None,
         plugin_source: Path | None = None,
+        database: Path | None = None,
     ) -> None:
         self.secrets = secrets
         self.plugin_source = plugin_source
         self.environment = environment or {}
         self.workdir = Path(tempfile.mkdtemp(prefix="enriched-webhook-runner-"))
         self.log_path = log_path or self.workdir / "runner.log"
+        # The runner's SQLite database (the outbox): its own per run unless one is given,
+        # e.g. to start a second runner on the first one's rows.
+        self.database = database or self.workdir / "canvas_db.sqlite3"
         self.process: subprocess.Popen[bytes] | None = None
         self.channel: Any = None
         self.stub: Any = None
@@ -124,6 +128,13 @@ class PluginRunner:
         env.setdefault("PLUGIN_RUNNER_SIGNING_KEY", secrets.token_hex(32))
         env.update(self.environment)
         env.pop("DATABASE_URL", None)
+        settings_dir = self.workdir / "settings"
+        settings_dir.mkdir(exist_ok=True)
+        shutil.copy2(Path(__file__).with_name("runner_settings.py"), settings_dir / "settings.py")
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(settings_dir), *filter(None, [env.get("PYTHONPATH")])]
+        )
+        env["ENRICHED_WEBHOOK_RUNNER_DB"] = str(self.database)
         command = [canvas_executable(), "run-plugin", str(plugin_dir)]
         log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(

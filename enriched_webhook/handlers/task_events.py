@@ -1,4 +1,4 @@
-"""The entry point Canvas calls for Task events; all the work is in `plugin.task_webhook`.
+"""The entry point Canvas calls for Task events; the work is in `plugin.task_webhook`.
 
 It responds to every Task event the plugin knows and lets the EVENTS variable choose,
 since RESPONDS_TO is fixed at load time and variables can change at any time.
@@ -42,9 +42,10 @@ class TaskWebhookHandler(BaseHandler):
                 + type(error).__name__
             )
             return []
-        if result.outcome in ("queued", "skipped"):
-            # A Task event left out of EVENTS is the configuration working, not an error.
-            log.info(result.log_line())
-        else:
+        if result.is_error:
             log.error(result.log_line())
-        return result.effects
+        else:
+            # Delivered, stored for the cron tick, a duplicate, or a Task event left out of
+            # EVENTS (the configuration working): not errors.
+            log.info(result.log_line())
+        return []

@@ -18,6 +18,8 @@ from ..shared.signature import (
     SecretFormatError,
     decode_secrets,
 )
+from .config_errors import ConfigError
+from .delivery_settings import DeliverySettings, load_delivery_settings
 from .url_policy import UrlPolicyError, check_url
 
 JWT_ALGORITHMS = ("ES256", "EdDSA", "RS256", "HS256")
@@ -25,15 +27,6 @@ DEFAULT_JWT_ALGORITHM = "ES256"
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off", "")
 _CUSTOMER = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-
-
-class ConfigError(ValueError):
-    """One variable is missing or malformed; `variable` names it for the log line."""
-
-    def __init__(self, variable: str, reason: str) -> None:
-        super().__init__(variable + ": " + reason)
-        self.variable = variable
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -62,6 +55,8 @@ class PluginSettings:
     fhir_token_url: str
     events: frozenset[str]
     source: str
+    delivery: DeliverySettings
+    operations_api_key: str = ""
 
 
 def _text(secrets: dict[str, Any], name: str) -> str:
@@ -191,4 +186,6 @@ def load_settings(secrets: dict[str, Any], environment: dict[str, Any]) -> Plugi
         fhir_token_url=_url("FHIR_TOKEN_URL", token_url, allow_local),
         events=events,
         source=source,
+        delivery=load_delivery_settings(secrets),
+        operations_api_key=_text(secrets, "OPERATIONS_API_KEY"),
     )

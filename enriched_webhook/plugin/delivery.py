@@ -1,30 +1,77 @@
-"""Turns a signed request into the effect that makes Canvas send it, and retry it.
+"""One attempt of one outbox row: load the body, sign afresh, POST, record, decide.
 
-The platform executes `HttpRequestEffect` asynchronously and retries on the listed
-status codes, with the headers computed in `compute()`. A retry that arrives later than
-the receiver's tolerance is refused as stale, so receivers size their tolerance to the
-retry horizon (README: "Delivery and retries").
+The same function serves the first attempt in `compute()`, the cron tick's retries and an
+operator's resend, so every attempt is signed, bounded, logged and classified alike. The
+caller holds the row's claim; the outcome is written only if the claim still holds.
 """
 
 from __future__ import annotations
 
-from canvas_sdk.effects import Effect
-from canvas_sdk.effects.http_request import HttpRequestEffect
+import time
+from dataclasses import dataclass
+from typing import Any
 
-# Timeouts, rate limits and transient server errors: worth sending the same bytes again.
-# 409 too: a receiver using the library answers 409 while another of its workers holds the
-# same event id, and that worker may yet fail and release it, so the event must come again.
-RETRY_ON_STATUS_CODES = [408, 409, 429, 500, 502, 503, 504]
-MAX_RETRIES = 3
+from . import breaker
+from .config import PluginSettings
+from .outbox_store import delete_body, load_body, record_attempt, update_claimed
+from .retry_policy import verdict
+from .sender import post
+from .signer import sign_request
 
 
-def delivery_effect(url: str, headers: dict[str, str], body: str) -> Effect:
-    """A POST of exactly `body`, the string that was signed."""
-    request = HttpRequestEffect(
-        url=url,
-        method="POST",
-        headers=headers,
-        body=body,
-        retry_on_status_codes=RETRY_ON_STATUS_CODES,
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """What one attempt did to its row."""
+
+    state: str  # delivered | pending | failed
+    status: int | None
+    error: str
+    latency_ms: float
+    number: int
+
+
+def attempt(
+    settings: PluginSettings,
+    row: Any,
+    token: str,
+    timeouts: tuple[float, float],
+) -> AttemptOutcome:
+    """Send `row` once (claimed with `token`) and record the outcome."""
+    body = load_body(row.webhook_id)
+    number = row.attempts + 1
+    if body is None:
+        # Never send a partial or missing body: end the row with a reason an operator sees.
+        update_claimed(row.dbid, token, {"state": "failed", "last_error": "stored body missing"})
+        return AttemptOutcome("failed", None, "stored body missing", 0.0, row.attempts)
+    timestamp = int(time.time())
+    headers = sign_request(settings, row.webhook_id, timestamp, body, row.task_id, row.content_type)
+    result = post(settings.webhook_url, headers, body, timeouts)
+    now = time.time()
+    decided = verdict(result, number - row.schedule_start, settings.delivery.retry_schedule, now)
+    record_attempt(
+        {
+            "webhook_id": row.webhook_id,
+            "number": number,
+            "phase": "send",
+            "started_at": float(timestamp),
+            "status": result.status,
+            "latency_ms": round(result.latency_ms, 3),
+            "error": result.error,
+            "outcome": "retry" if decided.state == "pending" else decided.state,
+        }
     )
-    return request.apply().set_async(delay_seconds=0, max_retries=MAX_RETRIES)
+    fields: dict[str, Any] = {
+        "attempts": number,
+        "state": decided.state,
+        "next_attempt_at": decided.next_attempt_at,
+        "last_status": result.status,
+        "last_error": decided.reason or result.error,
+        "last_latency_ms": round(result.latency_ms, 3),
+    }
+    if decided.state == "delivered":
+        fields["delivered_at"] = now
+        fields["body_parts"] = 0
+    if update_claimed(row.dbid, token, fields) and decided.state == "delivered":
+        delete_body(row.webhook_id)  # PHI leaves the outbox once delivered
+    breaker.record(settings, result, now)
+    return AttemptOutcome(decided.state, result.status, result.error, result.latency_ms, number)

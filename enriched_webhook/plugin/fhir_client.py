@@ -5,6 +5,11 @@ one per event would double the FHIR round trips; a 401 means Canvas revoked or r
 it, so it is fetched again once. A 404 right after TASK_CREATED is the read racing the
 write, so it is retried a few times within about a second. Failures carry a reason
 (status code, never a response body: bodies may echo PHI or tokens).
+
+Requests go through `requests` with the FHIR_TIMEOUTS bound on each (connect, read):
+Canvas's `Http` helper waits up to 30 s with no per-request bound, which a runner thread
+shared by every plugin of the instance cannot afford. `retryable` on a failure tells the
+outbox whether reading again later can help (a timeout, a 5xx) or not (a 403).
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ import hashlib
 import time
 from typing import Any
 
+import requests
 from canvas_sdk.caching.plugins import get_cache
-from canvas_sdk.utils import Http
 
 from ..shared.task_rules import is_fhir_id
 from .config import PluginSettings
@@ -25,6 +30,10 @@ NOT_FOUND_RETRY_DELAYS = (0.1, 0.2, 0.3, 0.4)
 TOKEN_EXPIRY_MARGIN_SECONDS = 60
 
 
+# Statuses after which reading again later cannot help: the request itself is refused.
+PERMANENT_READ_STATUSES = (400, 403, 405, 410, 422)
+
+
 class FhirReadError(Exception):
     """The Task could not be read; `reason` is safe to log."""
 
@@ -32,6 +41,26 @@ class FhirReadError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.status = status
+
+    @property
+    def retryable(self) -> bool:
+        """Whether reading again later may succeed (unreachable, 5xx, 429, 401, 404...)."""
+        return self.status not in PERMANENT_READ_STATUSES
+
+
+class BoundedHttp:
+    """GET and POST through `requests`, every call bounded by (connect, read) seconds."""
+
+    def __init__(self, timeouts: tuple[float, float]) -> None:
+        self.timeouts = timeouts
+
+    def get(self, url: str, headers: dict[str, str]) -> Any:
+        return requests.get(url, headers=headers, timeout=self.timeouts, allow_redirects=False)
+
+    def post(self, url: str, data: dict[str, str], headers: dict[str, str]) -> Any:
+        return requests.post(
+            url, data=data, headers=headers, timeout=self.timeouts, allow_redirects=False
+        )
 
 
 def _token_cache_key(settings: PluginSettings) -> str:
@@ -46,12 +75,10 @@ class FhirTaskReader:
     def __init__(self, settings: PluginSettings, cache: Any = None, http: Any = None) -> None:
         self.settings = settings
         self.cache = cache if cache is not None else get_cache()
-        self.http = http if http is not None else Http()
-        self.token_fetches = 0
+        self.http = http if http is not None else BoundedHttp(settings.delivery.fhir_timeouts)
 
     def fetch_token(self) -> str:
         """A fresh token from the token endpoint, stored in the cache for the next events."""
-        self.token_fetches = self.token_fetches + 1
         try:
             response = self.http.post(
                 self.settings.fhir_token_url,

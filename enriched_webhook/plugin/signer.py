@@ -31,7 +31,8 @@ from ..shared.payload import (
     HEADER_TIMESTAMP,
 )
 from ..shared.signature import jwt_claims, signature_header
-from .config import ConfigError, PluginSettings
+from .config import PluginSettings
+from .config_errors import ConfigError
 
 RSA_JWK_MEMBERS = ("n", "e", "d", "p", "q", "dp", "dq", "qi")
 # DER of the rsaEncryption OID (1.2.840.113549.1.1.1), as PKCS#8 names an RSA key.
@@ -131,14 +132,23 @@ def loaded_rsa_key(pem: str) -> Any:
 
 
 def sign_request(
-    settings: PluginSettings, msg_id: str, timestamp: int, body: str, task_id: str
+    settings: PluginSettings,
+    msg_id: str,
+    timestamp: int,
+    body: str,
+    task_id: str,
+    content_type: str = CONTENT_TYPE,
 ) -> dict[str, str]:
-    """The headers of one delivery: id, timestamp, content type, and the signature."""
+    """The headers of one attempt: id, timestamp, content type, and a fresh signature.
+
+    Called for every attempt with that attempt's own `timestamp` (and so a fresh JWT
+    `iat`/`exp`), so a retry made hours later is as fresh as the first attempt.
+    """
     body_bytes = body.encode("utf-8")
     headers = {
         HEADER_ID: msg_id,
         HEADER_TIMESTAMP: str(timestamp),
-        "content-type": CONTENT_TYPE,
+        "content-type": content_type,
     }
     if settings.jwt is None:
         headers[HEADER_SIGNATURE] = signature_header(

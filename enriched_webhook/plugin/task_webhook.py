@@ -1,8 +1,11 @@
-"""One Task event, end to end inside Canvas: read, check, build, sign, hand to delivery.
+"""One Task event inside Canvas: store it in the outbox, then make the first attempt.
 
-Every outcome is either an effect that sends the event or one log line with the reason,
-never an exception out of `compute()` and never an unsigned request. The log line carries
-ids, status codes and timings only; benchmarks parse it (`parse_event_line`).
+`compute()` reads the Task, builds the body, stores the row (durable before anything is
+sent), and makes the first attempt itself with FIRST_ATTEMPT_TIMEOUTS (2 s to connect, 5 s
+to answer by default), unless the circuit breaker says the receiver is down: then the row
+is only stored and the cron tick takes it. Every outcome is a row, or one log line with
+the reason; never an exception out of `compute()`, never an unsigned request. The log
+line carries ids, status codes and timings only.
 """
 
 from __future__ import annotations
@@ -11,21 +14,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from canvas_sdk.effects import Effect
-
-from ..shared.payload import envelope, occurred_at, serialize, webhook_id
-from ..shared.task_rules import TaskRuleError, check_task, is_fhir_id
-from .config import ConfigError, PluginSettings, load_settings
-from .delivery import delivery_effect
-from .fhir_client import FhirReadError, FhirTaskReader
-from .signer import sign_request
+from ..shared.task_rules import is_fhir_id
+from . import breaker
+from .config import PluginSettings, load_settings
+from .config_errors import ConfigError
+from .delivery import attempt
+from .fhir_client import FhirTaskReader
+from .intake import intake_event
+from .outbox_store import new_claim_token, update_claimed
 
 LOG_PREFIX = "enriched-webhook"
 
 
 @dataclass
 class EventOutcome:
-    """What happened to one event, as the log line and the effects to return."""
+    """What happened to one event, as one log line."""
 
     event: str
     task_id: str
@@ -33,8 +36,12 @@ class EventOutcome:
     reason: str = ""
     msg_id: str = ""
     mode: str = ""
+    status: int | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
-    effects: list[Effect] = field(default_factory=list)
+
+    @property
+    def is_error(self) -> bool:
+        return self.outcome in ("error", "config-error", "failed", "invalid-target")
 
     def log_line(self) -> str:
         parts = [LOG_PREFIX, "event=" + self.event, "task=" + self.task_id]
@@ -43,7 +50,9 @@ class EventOutcome:
         if self.mode:
             parts.append("mode=" + self.mode)
         parts.append("outcome=" + self.outcome)
-        for name in ("read", "build", "sign", "total"):
+        if self.status is not None:
+            parts.append("status=" + str(self.status))
+        for name in ("read", "build", "send", "total"):
             if name in self.timings_ms:
                 parts.append(name + "_ms=" + str(round(self.timings_ms[name], 3)))
         if self.reason:
@@ -63,7 +72,7 @@ def handle_task_event(
     environment: dict[str, Any],
     reader: FhirTaskReader | None = None,
 ) -> EventOutcome:
-    """Run one event; `reader` is injectable for tests that count token fetches."""
+    """Run one event; `reader` is injectable for tests that share a token cache."""
     started = time.perf_counter()
     result = EventOutcome(event=event_name, task_id=_safe_id(target_id))
     try:
@@ -76,15 +85,13 @@ def handle_task_event(
         result.outcome = "skipped"
         result.reason = "event not enabled in EVENTS"
         return result
+    if result.task_id == "<invalid>":
+        result.outcome = "invalid-target"
+        result.reason = "the event's target is not a FHIR id"
+        return result
     result.mode = settings.signing_mode if settings.jwt is None else settings.jwt.algorithm
     try:
-        run_pipeline(settings, event_name, result, reader, started)
-    except FhirReadError as error:
-        result.outcome = "fhir-error"
-        result.reason = error.reason
-    except TaskRuleError as error:
-        result.outcome = "invalid-task"
-        result.reason = str(error)
+        store_and_send(settings, event_name, result, reader)
     except ConfigError as error:
         result.outcome = "config-error"
         result.reason = str(error)
@@ -92,43 +99,32 @@ def handle_task_event(
     return result
 
 
-def run_pipeline(
+def store_and_send(
     settings: PluginSettings,
     event_name: str,
     result: EventOutcome,
     reader: FhirTaskReader | None,
-    started: float,
 ) -> None:
-    task_id = result.task_id
-    source = reader if reader is not None else FhirTaskReader(settings)
-    task = source.read(task_id)
-    check_task(task, expected_id=task_id)
-    read_done = time.perf_counter()
-    result.timings_ms["read"] = (read_done - started) * 1000
-
     now = time.time()
-    msg_id = webhook_id(event_name, task_id, occurred_at(task))
-    result.msg_id = msg_id
-    body = serialize(envelope(event_name, task, settings.source, now))
-    built = time.perf_counter()
-    result.timings_ms["build"] = (built - read_done) * 1000
-
-    headers = sign_request(settings, msg_id, int(now), body, task_id)
-    signed = time.perf_counter()
-    result.timings_ms["sign"] = (signed - built) * 1000
-
-    result.effects = [delivery_effect(settings.webhook_url, headers, body)]
-    result.outcome = "queued"
-
-
-def parse_event_line(line: str) -> dict[str, str] | None:
-    """The fields of one event log line, or None if `line` is not one (for benchmarks)."""
-    start = line.find(LOG_PREFIX + " event=")
-    if start < 0:
-        return None
-    fields: dict[str, str] = {}
-    for part in line[start:].split(" ")[1:]:
-        if "=" in part:
-            key, value = part.split("=", 1)
-            fields[key] = value
-    return fields
+    token = new_claim_token()
+    source = reader if reader is not None else FhirTaskReader(settings)
+    intake = intake_event(settings, event_name, result.task_id, "event", source, now, token)
+    result.timings_ms.update(intake.timings_ms)
+    if intake.row is not None:
+        result.msg_id = intake.row.webhook_id
+    if intake.outcome != "stored":
+        result.outcome = {"reading": "read-retry"}.get(intake.outcome, intake.outcome)
+        result.reason = intake.reason
+        return
+    if breaker.view(settings, now).opened:
+        update_claimed(intake.row.dbid, token, {"next_attempt_at": now})
+        result.outcome = "stored"
+        result.reason = "receiver circuit open: the cron tick delivers it"
+        return
+    sent = time.perf_counter()
+    outcome = attempt(settings, intake.row, token, settings.delivery.first_attempt_timeouts)
+    result.timings_ms["send"] = (time.perf_counter() - sent) * 1000
+    result.status = outcome.status
+    result.outcome = {"pending": "retry-scheduled"}.get(outcome.state, outcome.state)
+    if outcome.state != "delivered":
+        result.reason = outcome.error or "not delivered"

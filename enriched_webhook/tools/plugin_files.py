@@ -14,7 +14,15 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 PACKAGE_NAME = PACKAGE_DIR.name
 # Everything else in the package is receiver or tool code (see .canvasignore).
-PLUGIN_PARTS = ("CANVAS_MANIFEST.json", "README.md", "__init__.py", "handlers", "plugin", "shared")
+PLUGIN_PARTS = (
+    "CANVAS_MANIFEST.json",
+    "README.md",
+    "__init__.py",
+    "handlers",
+    "models",
+    "plugin",
+    "shared",
+)
 
 
 class PluginFilesMissingError(FileNotFoundError):

@@ -1,0 +1,214 @@
+"""What operators can see and do with the outbox; the JSON API and the page both call it.
+
+Only ids, times, states, status codes and error kinds leave here: never a body, never
+Task content. Resends are idempotent where they can be: a row attempted in the last
+`RESEND_DEBOUNCE_SECONDS` is not attempted again (a double click is one attempt), and a
+row another attempt holds is left to it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ..models.outbox import WebhookAttempt, WebhookDelivery
+from . import breaker
+from .catch_up import backfill as backfill_tasks
+from .config import PluginSettings
+from .delivery import attempt
+from .outbox_store import claim, new_claim_token
+
+RESEND_DEBOUNCE_SECONDS = 10.0
+MAX_PAGE = 200
+ROW_FIELDS = (
+    "webhook_id",
+    "event",
+    "event_type",
+    "task_id",
+    "state",
+    "attempts",
+    "last_status",
+    "last_error",
+    "last_latency_ms",
+    "created_at",
+    "delivered_at",
+    "next_attempt_at",
+    "origin",
+    "event_number",
+)
+TIME_FIELDS = ("created_at", "delivered_at", "next_attempt_at", "started_at")
+
+
+def iso(unix: float | None) -> str | None:
+    if unix is None:
+        return None
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> float:
+    """An ISO 8601 date or date-time (UTC if it names no zone) as Unix seconds."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+def _public(values: dict[str, Any]) -> dict[str, Any]:
+    row = dict(values)
+    row["type"] = row.pop("event_type", None)
+    for name in TIME_FIELDS:
+        if name in row:
+            row[name] = iso(row[name])
+    return row
+
+
+def list_deliveries(
+    state: str | None = None,
+    task_id: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    rows = WebhookDelivery.objects.all()
+    if state:
+        rows = rows.filter(state=state)
+    if task_id:
+        rows = rows.filter(task_id=task_id)
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    if until is not None:
+        rows = rows.filter(created_at__lt=until)
+    limit = max(1, min(int(limit), MAX_PAGE))
+    offset = max(0, int(offset))
+    page = rows.order_by("-created_at", "-dbid").values(*ROW_FIELDS)[offset : offset + limit]
+    return {
+        "deliveries": [_public(values) for values in page],
+        "total": rows.count(),
+        "offset": offset,
+        "limit": limit,
+    }
+
+
+def delivery_detail(webhook_id: str) -> dict[str, Any] | None:
+    found = WebhookDelivery.objects.filter(webhook_id=webhook_id).values(*ROW_FIELDS).first()
+    if found is None:
+        return None
+    detail = _public(found)
+    attempts = WebhookAttempt.objects.filter(webhook_id=webhook_id).order_by("started_at", "number")
+    detail["attempts"] = [
+        _public(values)
+        for values in attempts.values(
+            "number", "phase", "started_at", "status", "latency_ms", "error", "outcome"
+        )
+    ]
+    return detail
+
+
+def _percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return round(ordered[index], 1)
+
+
+def summary(settings: PluginSettings, now: float) -> dict[str, Any]:
+    since = now - 86400
+    recent = WebhookDelivery.objects.filter(created_at__gte=since)
+    latencies = list(
+        WebhookAttempt.objects.filter(
+            phase="send", started_at__gte=since, status__isnull=False
+        ).values_list("latency_ms", flat=True)[:10000]
+    )
+    view = breaker.view(settings, now)
+    next_due = (
+        WebhookDelivery.objects.filter(state__in=["pending", "reading"])
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    return {
+        "window_hours": 24,
+        "delivered": recent.filter(state="delivered").count(),
+        "retrying": recent.filter(state="pending").count(),
+        "reading": recent.filter(state="reading").count(),
+        "failed": recent.filter(state="failed").count(),
+        "total_failed": WebhookDelivery.objects.filter(state="failed").count(),
+        "latency_p50_ms": _percentile([float(v) for v in latencies if v is not None], 0.5),
+        "latency_p95_ms": _percentile([float(v) for v in latencies if v is not None], 0.95),
+        "breaker_open": view.opened,
+        "breaker_open_until": iso(view.open_until) if view.opened else None,
+        "next_retry_at": iso(next_due),
+    }
+
+
+def hourly(now: float, days: int = 7) -> list[dict[str, Any]]:
+    """Send attempts per hour by outcome, oldest hour first (one entry per hour)."""
+    hours = days * 24
+    last_hour = int(now // 3600) * 3600
+    first_hour = last_hour - (hours - 1) * 3600
+    counts = [{"delivered": 0, "retried": 0, "failed": 0} for _ in range(hours)]
+    attempts = WebhookAttempt.objects.filter(phase="send", started_at__gte=first_hour)
+    names = {"delivered": "delivered", "retry": "retried", "failed": "failed"}
+    for started_at, outcome in attempts.values_list("started_at", "outcome"):
+        index = int((started_at - first_hour) // 3600)
+        name = names.get(outcome)
+        if name is not None and 0 <= index < hours:
+            counts[index][name] = counts[index][name] + 1
+    return [dict(counts[index], hour=iso(first_hour + index * 3600)) for index in range(hours)]
+
+
+def resend(settings: PluginSettings, webhook_id: str, now: float) -> dict[str, Any]:
+    """Attempt a failed or waiting row once now (same webhook-id and body, fresh signature)."""
+    row = WebhookDelivery.objects.filter(webhook_id=webhook_id).first()
+    if row is None:
+        return {"webhook_id": webhook_id, "result": "not-found"}
+    if row.state == "delivered":
+        return {"webhook_id": webhook_id, "result": "already-delivered", "state": row.state}
+    if row.state == "reading":
+        WebhookDelivery.objects.filter(dbid=row.dbid, state="reading").update(next_attempt_at=now)
+        return {"webhook_id": webhook_id, "result": "read-scheduled", "state": row.state}
+    last = (
+        WebhookAttempt.objects.filter(webhook_id=webhook_id, phase="send")
+        .order_by("-number")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    if last is not None and now - last < RESEND_DEBOUNCE_SECONDS:
+        return {"webhook_id": webhook_id, "result": "just-attempted", "state": row.state}
+    token = new_claim_token()
+    if not claim(row.dbid, ("failed", "pending"), now, settings.delivery.claim_seconds, token):
+        return {"webhook_id": webhook_id, "result": "in-progress", "state": row.state}
+    # A resend starts a new run of the retry schedule.
+    WebhookDelivery.objects.filter(dbid=row.dbid).update(
+        state="pending", schedule_start=row.attempts
+    )
+    row.refresh_from_db()
+    outcome = attempt(settings, row, token, settings.delivery.retry_timeouts)
+    return {
+        "webhook_id": webhook_id,
+        "result": "attempted",
+        "state": outcome.state,
+        "status": outcome.status,
+        "error": outcome.error,
+    }
+
+
+def resend_failed(settings: PluginSettings, since: float, now: float) -> dict[str, Any]:
+    """Make every failed row created since `since` due again; the next ticks send them."""
+    ids = list(
+        WebhookDelivery.objects.filter(
+            state="failed", created_at__gte=since, body_parts__gt=0
+        ).values_list("dbid", "attempts")
+    )
+    resent = 0
+    for dbid, attempts in ids:
+        resent = resent + WebhookDelivery.objects.filter(dbid=dbid, state="failed").update(
+            state="pending", next_attempt_at=now, schedule_start=attempts
+        )
+    return {"resent": resent}
+
+
+def backfill(settings: PluginSettings, since: float, now: float) -> dict[str, Any]:
+    return {"enqueued": backfill_tasks(settings, since, now)}

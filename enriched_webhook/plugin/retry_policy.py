@@ -1,0 +1,53 @@
+"""What an attempt's outcome means for the row: delivered, retry later (when), or failed.
+
+2xx ends a row as delivered. The receiver refusing the request itself (400, 401, 403,
+404, 410, 413, 422) ends it as failed at once: sending the same bytes again cannot
+succeed, and an operator can resend after fixing the cause. Everything else (no answer,
+timeouts, 408, 409, 425, 429, 5xx, a redirect) is retried on the schedule, at least as
+late as a Retry-After asks, until the schedule is spent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .sender import SendResult
+
+PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 410, 413, 422})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The row's next state and, for a retry, when it is due."""
+
+    state: str  # delivered | pending | failed
+    next_attempt_at: float | None
+    reason: str = ""
+
+
+def receiver_is_up(result: SendResult) -> bool:
+    """For the circuit breaker: the receiver answered, and not with a server-side failure."""
+    return result.status is not None and result.status < 500 and result.status != 429
+
+
+def verdict(
+    result: SendResult, attempts_in_run: int, schedule: tuple[float, ...], now: float
+) -> Verdict:
+    """`attempts_in_run` counts this attempt: 1 after the first attempt of a run."""
+    if result.delivered:
+        return Verdict("delivered", None)
+    if result.status in PERMANENT_STATUSES:
+        return Verdict("failed", None, "refused by the receiver (" + result.error + ")")
+    if attempts_in_run > len(schedule):
+        return Verdict("failed", None, "retries exhausted (" + result.error + ")")
+    delay = schedule[attempts_in_run - 1]
+    if result.retry_after is not None and result.retry_after > delay:
+        delay = result.retry_after
+    return Verdict("pending", now + delay)
+
+
+def next_read_at(read_attempts: int, schedule: tuple[float, ...], now: float) -> float | None:
+    """When to read a Task again after `read_attempts` failed reads; None when spent."""
+    if read_attempts > len(schedule):
+        return None
+    return now + schedule[read_attempts - 1]
