@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..shared.payload import ENVELOPE_TIME, EVENT_TYPES, PAYLOAD_VERSION
+from ..shared.payload import EVENT_TYPES, PAYLOAD_VERSION, is_envelope_time
 from ..shared.task_rules import TaskRuleError, check_task
 from .errors import InvalidPayloadError, InvalidTaskError, InvalidTokenError
 
@@ -34,6 +34,11 @@ def parse_envelope(body: bytes, subject: str | None = None) -> dict[str, Any]:
 
     `subject` is a verified JWT `sub` ("Task/<id>"), which must name the Task in the body.
     """
+    return check_envelope(decode_body(body), subject)
+
+
+def decode_body(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, before any format's checks (receiver/notification.py)."""
     try:
         document = _DECODER.decode(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -42,6 +47,11 @@ def parse_envelope(body: bytes, subject: str | None = None) -> dict[str, Any]:
         raise InvalidPayloadError("the body is not valid JSON") from None
     if not isinstance(document, dict):
         raise InvalidPayloadError("the body is not a JSON object")
+    return document
+
+
+def check_envelope(document: dict[str, Any], subject: str | None = None) -> dict[str, Any]:
+    """parse_envelope's checks on a decoded body."""
     version = document.get("version")
     if type(version) is not int or version != PAYLOAD_VERSION:
         raise InvalidPayloadError(f"the envelope version is not {PAYLOAD_VERSION}")
@@ -49,7 +59,7 @@ def parse_envelope(body: bytes, subject: str | None = None) -> dict[str, Any]:
     if not isinstance(kind, str) or kind not in KNOWN_TYPES:
         raise InvalidPayloadError("the envelope type is not a known event type")
     timestamp = document.get("timestamp")
-    if not isinstance(timestamp, str) or ENVELOPE_TIME.fullmatch(timestamp) is None:
+    if not isinstance(timestamp, str) or not is_envelope_time(timestamp):
         raise InvalidPayloadError("the envelope timestamp is not a date-time")
     source = document.get("source")
     if not isinstance(source, str) or not source or len(source) > MAX_SOURCE_LENGTH:

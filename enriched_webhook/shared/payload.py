@@ -28,8 +28,30 @@ DEFAULT_EVENTS = ("TASK_CREATED",)
 # (a date without one is passed on as written). The receiver refuses anything else, so
 # the plugin never signs anything else.
 ENVELOPE_TIME = re.compile(
-    r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?)?)?"
+    r"(\d{4})(-(\d{2})(-(\d{2})(T(\d{2}):(\d{2})(:(\d{2})(\.\d{1,9})?)?"
+    r"(Z|[+-](\d{2}):(\d{2}))?)?)?)?"
 )
+
+
+def is_envelope_time(value: str) -> bool:
+    """True for a timestamp of ENVELOPE_TIME's shape that is also a real time.
+
+    The pattern alone passes `9999-99-99T99:99:99Z`; the calendar decides the day (and
+    February 29th), hours stop at 23, seconds at 60 (a leap second, as FHIR allows),
+    offsets at 14 hours.
+    """
+    found = ENVELOPE_TIME.fullmatch(value)
+    if found is None:
+        return False
+    parts = found.groups()
+    year, month, day = int(parts[0]), int(parts[2] or "1"), int(parts[4] or "1")
+    try:
+        datetime(year, month, day)
+    except ValueError:
+        return False
+    hour, minute, second = int(parts[6] or "0"), int(parts[7] or "0"), int(parts[9] or "0")
+    zone_hours, zone_minutes = int(parts[12] or "0"), int(parts[13] or "0")
+    return hour < 24 and minute < 60 and second <= 60 and zone_hours <= 14 and zone_minutes < 60
 
 HEADER_ID = "webhook-id"
 HEADER_TIMESTAMP = "webhook-timestamp"
@@ -48,7 +70,7 @@ def occurred_at(task: dict[str, Any]) -> str:
 
 
 def webhook_id(event_name: str, task_id: str, when: str) -> str:
-    """`msg_` + 32 hex digits of SHA-256 of `{EVENT}:{task id}:{when}` (DESIGN.md)."""
+    """`msg_` + 32 hex digits of SHA-256 of `{EVENT}:{task id}:{when}` (docs/wire-format.md)."""
     digest = hashlib.sha256((event_name + ":" + task_id + ":" + when).encode("utf-8")).hexdigest()
     return "msg_" + digest[:32]
 
@@ -61,7 +83,7 @@ def utc_iso(when: str, fallback_unix: float) -> str:
     a FHIR dateTime), the handling time is used, so the receiver never sees a timestamp
     it refuses.
     """
-    if when and ENVELOPE_TIME.fullmatch(when):
+    if when and is_envelope_time(when):
         try:
             parsed = datetime.fromisoformat(when)
         except ValueError:

@@ -363,3 +363,13 @@ def test_wrong_types_raise_the_family(secret: str) -> None:
             check.verify(body, {**good, "webhook-signature": value})
     with pytest.raises(WebhookVerificationError):
         check.verify(body, {**good, 7: "x", "webhook-id": None})
+
+
+def test_impossible_envelope_timestamps_are_refused(secret: str) -> None:
+    base = json.loads(body_for(fixture().task))
+    for when in ("9999-99-99T99:99:99Z", "2023-02-29", "2024-01-01T24:00:00Z", "2024-13"):
+        body = json.dumps({**base, "timestamp": when}).encode()
+        with pytest.raises(InvalidPayloadError, match="timestamp"):
+            verifier(secret).verify(body, hmac_headers(secret, body))
+    body = json.dumps({**base, "timestamp": "2024-02-29T23:59:60Z"}).encode()
+    assert verifier(secret).verify(body, hmac_headers(secret, body)).occurred_at.startswith("2024")

@@ -416,3 +416,29 @@ def test_a_jwks_redirect_is_followed_only_to_an_acceptable_url(jwks_host: _JwksH
     jwks_host.redirect_to = "http://keys.example.invalid/jwks.json"  # clear text, not loopback
     with pytest.raises(KeySetUnavailableError):
         RemoteKeySet(jwks_host.url).find("moved", "ES256")
+
+
+@pytest.mark.parametrize("literal", ["1e309", "Infinity", "NaN", "-Infinity"])
+@pytest.mark.parametrize("claim", ["exp", "nbf"])
+def test_non_finite_time_claims_are_refused(es256: KeyPair, claim: str, literal: str) -> None:
+    """JSON as PyJWT reads it makes 1e309 infinite and lets NaN through: a token for ever."""
+    claims = dict(
+        jwt_claims(
+            issuer=SOURCE,
+            audience=AUDIENCE,
+            task_id=TASK_ID,
+            msg_id="msg_test",
+            timestamp=NOW,
+            body=BODY,
+        )
+    )
+    claims[claim] = "__TIME__"
+    payload = json.dumps(claims).replace('"__TIME__"', literal).encode()
+    token = jwt.api_jws.encode(payload, es256.private_pem, "ES256", {"kid": es256.kid})
+    headers = {
+        "webhook-id": "msg_test",
+        "webhook-timestamp": str(NOW),
+        "authorization": f"Bearer {token}",
+    }
+    with pytest.raises(InvalidTokenError, match=f"JWT {claim} is not a finite number"):
+        verifier(es256).verify(BODY, headers)
