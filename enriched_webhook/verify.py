@@ -16,7 +16,7 @@ dependencies are installed.
 
 from __future__ import annotations
 
-from .receiver.answer import WebhookAnswer, answer_webhook
+from .receiver.answer import WebhookAnswer, answer_webhook, read_capped
 from .receiver.errors import (
     AlreadyHandledError,
     AuthenticationError,
@@ -85,4 +85,5 @@ __all__ = [
     "WebhookAnswer",
     "WebhookVerificationError",
     "answer_webhook",
+    "read_capped",
 ]

@@ -15,7 +15,7 @@ Every message here names a reason, never a header value, a body or a Task field.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +97,24 @@ def answer_webhook(
             500, type(error).__name__, "the receiver failed to handle the event", event
         )
     return WebhookAnswer(204, "ok", "", event)
+
+
+async def read_capped(
+    chunks: AsyncIterable[bytes], headers: Any, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> bytes:
+    """An async body (Starlette's `request.stream()`), read no further than the limit allows.
+
+    Nothing is read when the declared length is already wrong or over the limit, and
+    reading stops one chunk past the limit: `answer_webhook` then answers 413 (or 400).
+    """
+    if _refuse_framing(headers, max_body_bytes) is not None:
+        return b""
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > max_body_bytes:
+            break
+    return bytes(body)
 
 
 def _refuse_framing(headers: Any, max_body_bytes: int) -> WebhookAnswer | None:
