@@ -55,15 +55,15 @@ def test_reads_the_task_exactly_as_served(fhir: LocalFhirServer) -> None:
 
 def test_the_token_is_cached_across_events_and_refreshed_once_on_401(fhir: LocalFhirServer) -> None:
     settings = settings_for(fhir)
-    first = reader(settings)
-    first.read(CANVAS.task_id)
-    second = reader(settings)
-    second.read(CANVAS.task_id)
-    assert second.token_fetches == 0  # served from the plugin cache
+    reader(settings).read(CANVAS.task_id)
+    assert fhir.state.token_requests == 1
+    reader(settings).read(CANVAS.task_id)
+    assert fhir.state.token_requests == 1  # served from the plugin cache
     fhir.revoke_tokens()
-    third = reader(settings)
-    assert third.read(CANVAS.task_id) == CANVAS.task
-    assert third.token_fetches == 1
+    tasks_before = fhir.state.task_requests
+    assert reader(settings).read(CANVAS.task_id) == CANVAS.task
+    assert fhir.state.token_requests == 2  # one refresh after the 401
+    assert fhir.state.task_requests - tasks_before == 2  # the refused read, then the good one
 
 
 def test_a_404_that_turns_into_200_is_retried(fhir: LocalFhirServer) -> None:

@@ -1,136 +1,189 @@
-"""One event through the pipeline in-process: effect shape, signing modes, every outcome.
+"""The parts of one event that run without the outbox's database, in-process.
 
-The same paths run inside the real sandbox in tests/e2e; here they are quick to vary.
+Building the body and signing an attempt (`plugin.body`, `plugin.signer`), configuration
+errors, skipped events and invalid targets: quick to vary here. Storing, sending and
+retrying need the runner's database and run in the real runner (tests/e2e).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import time
 from typing import Any
 
 import jwt
 import pytest
 from canvas_generated.messages.events_pb2 import Event as EventMessage
 from canvas_sdk.events import Event, EventType
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from devtools.fhir_server import LocalFhirServer
+from devtools.event_log import parse_event_line
 from devtools.fixtures import fixture_tasks
 from enriched_webhook.handlers.task_events import TaskWebhookHandler
-from enriched_webhook.plugin.config import load_settings
-from enriched_webhook.plugin.fhir_client import FhirTaskReader
-from enriched_webhook.plugin.task_webhook import EventOutcome, handle_task_event, parse_event_line
-from tests.plugin.test_fhir_client import plugin_cache
+from enriched_webhook.plugin.body import build_body
+from enriched_webhook.plugin.config import PluginSettings, load_settings
+from enriched_webhook.plugin.config_errors import ConfigError
+from enriched_webhook.plugin.signer import sign_request
+from enriched_webhook.plugin.task_webhook import EventOutcome, handle_task_event
+from enriched_webhook.shared.payload import occurred_at, webhook_id
 from tests.support import new_key_pair, new_whsec
 
 ENV = {"CUSTOMER_IDENTIFIER": "local"}
+HOOK = "https://hooks.example.com/canvas"
 FIXTURE = next(f for f in fixture_tasks() if f.name == "canvas/task_read_response_200.json")
 
 
-@pytest.fixture(scope="module")
-def fhir() -> Iterator[LocalFhirServer]:
-    with LocalFhirServer() as server:
-        server.add_task(FIXTURE.body, FIXTURE.task_id)
-        yield server
-
-
-def secrets_for(fhir: LocalFhirServer, **extra: str) -> dict[str, str]:
-    return fhir.plugin_variables("https://hooks.example.com/canvas", **extra)
-
-
-def run(
-    fhir: LocalFhirServer, event: str = "TASK_CREATED", target: Any = None, **extra: str
-) -> EventOutcome:
-    secrets = secrets_for(fhir, **extra)
-    try:
-        reader = FhirTaskReader(load_settings(secrets, ENV), cache=plugin_cache())
-    except Exception:
-        reader = None
-    return handle_task_event(
-        event, FIXTURE.task_id if target is None else target, secrets, ENV, reader=reader
-    )
-
-
-def request_of(outcome: EventOutcome) -> dict[str, Any]:
-    (effect,) = outcome.effects
-    payload: dict[str, Any] = json.loads(effect.payload)
-    return payload
-
-
-def test_hmac_effect_posts_the_exact_signed_body(fhir: LocalFhirServer) -> None:
-    secret = new_whsec()
-    outcome = run(fhir, WEBHOOK_SECRET=secret)
-    assert outcome.outcome == "queued"
-    payload = request_of(outcome)
-    data = payload["data"]
-    assert data["method"] == "POST" and data["url"] == "https://hooks.example.com/canvas"
-    assert payload["async_props"] == {
-        "retry_on_status_codes": [408, 409, 429, 500, 502, 503, 504],
-        "delay_seconds": 0,
-        "max_retries": 3,
+def variables(**extra: str) -> dict[str, str]:
+    """The plugin's variables; nothing here is read over the network."""
+    found = {
+        "WEBHOOK_URL": HOOK,
+        "FHIR_CLIENT_ID": "client",
+        "FHIR_CLIENT_SECRET": "client-secret",
     }
-    Webhook(secret).verify(data["body"].encode("utf-8"), data["headers"])
-    assert json.loads(data["body"])["data"] == FIXTURE.task
-    assert data["headers"]["webhook-id"] == outcome.msg_id
+    found.update(extra)
+    return found
 
 
-def test_hs256_mode_signs_with_the_shared_secret(fhir: LocalFhirServer) -> None:
+def settings_for(**extra: str) -> PluginSettings:
+    return load_settings(variables(**extra), ENV)
+
+
+def signed(
+    settings: PluginSettings, event: str = "TASK_CREATED", timestamp: int | None = None
+) -> tuple[str, str, dict[str, str]]:
+    """One attempt as `plugin.delivery` makes it: the stored body, signed at `timestamp`."""
+    now = time.time()
+    built = build_body(settings, event, FIXTURE.task, None, 1, now)
+    msg_id = webhook_id(event, FIXTURE.task_id, occurred_at(FIXTURE.task))
+    stamp = int(now) if timestamp is None else timestamp
+    headers = sign_request(settings, msg_id, stamp, built.body, FIXTURE.task_id, built.content_type)
+    return msg_id, built.body, headers
+
+
+def bearer(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+def test_hmac_signs_the_exact_body_with_every_rotated_secret() -> None:
+    old_secret, new_secret = new_whsec(), new_whsec()
+    msg_id, body, headers = signed(settings_for(WEBHOOK_SECRET=old_secret + " " + new_secret))
+    for secret in (old_secret, new_secret):
+        Webhook(secret).verify(body.encode("utf-8"), headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_whsec()).verify(body.encode("utf-8"), headers)
+    document = json.loads(body)
+    assert document["data"] == FIXTURE.task and document["type"] == "task.created"
+    assert document["source"] == "https://local.canvasmedical.com"
+    assert headers["webhook-id"] == msg_id and headers["content-type"] == "application/json"
+    body.encode("ascii")  # ASCII-only JSON: every encoding yields the signed bytes
+
+
+def test_every_attempt_is_signed_afresh_with_the_same_id_and_body() -> None:
+    secret = new_whsec()
+    settings = settings_for(WEBHOOK_SECRET=secret)
+    now = int(time.time())
+    first_id, first_body, first = signed(settings, timestamp=now - 3600)
+    again_id, again_body, again = signed(settings, timestamp=now)
+    assert (first_id, first_body) == (again_id, again_body)
+    assert first["webhook-timestamp"] == str(now - 3600) and again["webhook-timestamp"] == str(now)
+    assert first["webhook-signature"] != again["webhook-signature"]
+    # The hour-old signature is stale at the default tolerance; the fresh one verifies.
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(first_body.encode("utf-8"), first)
+    Webhook(secret).verify(again_body.encode("utf-8"), again)
+
+
+def test_a_jwt_attempt_gets_its_own_iat_and_exp() -> None:
     shared = "s" * 40
-    outcome = run(fhir, SIGNING_MODE="jwt", JWT_ALGORITHM="HS256", JWT_PRIVATE_KEY=shared)
-    data = request_of(outcome)["data"]
-    token = data["headers"]["Authorization"].removeprefix("Bearer ")
-    claims = jwt.decode(
-        token, shared, algorithms=["HS256"], audience="https://hooks.example.com/canvas"
+    settings = settings_for(SIGNING_MODE="jwt", JWT_ALGORITHM="HS256", JWT_PRIVATE_KEY=shared)
+    now = int(time.time())
+    for stamp in (now - 60, now):
+        _msg_id, _body, headers = signed(settings, timestamp=stamp)
+        claims = jwt.decode(bearer(headers), shared, algorithms=["HS256"], audience=HOOK)
+        assert claims["iat"] == stamp and claims["exp"] == stamp + 300
+
+
+def test_hs256_mode_signs_with_the_shared_secret() -> None:
+    shared = "s" * 40
+    msg_id, _body, headers = signed(
+        settings_for(SIGNING_MODE="jwt", JWT_ALGORITHM="HS256", JWT_PRIVATE_KEY=shared)
     )
-    assert claims["iss"] == "https://local.canvasmedical.com"
+    token = bearer(headers)
+    claims = jwt.decode(token, shared, algorithms=["HS256"], audience=HOOK)
+    assert claims["iss"] == "https://local.canvasmedical.com" and claims["jti"] == msg_id
     assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
+    assert "webhook-signature" not in headers
 
 
-def test_issuer_and_audience_can_be_set(fhir: LocalFhirServer) -> None:
+def test_issuer_and_audience_can_be_set() -> None:
     pem, jwk = new_key_pair("ES256")
-    outcome = run(
-        fhir,
-        SIGNING_MODE="jwt",
-        JWT_PRIVATE_KEY=pem,
-        JWT_KEY_ID="k",
-        JWT_ISSUER="canvas-prod",
-        JWT_AUDIENCE="my-api",
+    _msg_id, _body, headers = signed(
+        settings_for(
+            SIGNING_MODE="jwt",
+            JWT_PRIVATE_KEY=pem,
+            JWT_KEY_ID="k",
+            JWT_ISSUER="canvas-prod",
+            JWT_AUDIENCE="my-api",
+        )
     )
-    token = request_of(outcome)["data"]["headers"]["Authorization"].removeprefix("Bearer ")
     claims = jwt.decode(
-        token, jwt.PyJWK(jwk).key, algorithms=["ES256"], audience="my-api", issuer="canvas-prod"
+        bearer(headers),
+        jwt.PyJWK(jwk).key,
+        algorithms=["ES256"],
+        audience="my-api",
+        issuer="canvas-prod",
     )
     assert claims["sub"] == "Task/" + FIXTURE.task_id
 
 
-def test_a_pem_that_is_not_a_key_is_a_config_error_naming_the_variable(
-    fhir: LocalFhirServer,
-) -> None:
+def test_a_pem_that_is_not_a_key_is_a_config_error_naming_the_variable() -> None:
     fake = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"
-    outcome = run(fhir, SIGNING_MODE="jwt", JWT_PRIVATE_KEY=fake, JWT_KEY_ID="k")
-    assert outcome.outcome == "config-error" and outcome.effects == []
-    assert outcome.reason == "JWT_PRIVATE_KEY: could not be used as a ES256 signing key"
-    assert "bm90IGEga2V5" not in outcome.log_line()
+    settings = settings_for(SIGNING_MODE="jwt", JWT_PRIVATE_KEY=fake, JWT_KEY_ID="k")
+    with pytest.raises(ConfigError) as caught:
+        signed(settings)
+    assert str(caught.value) == "JWT_PRIVATE_KEY: could not be used as a ES256 signing key"
+    assert caught.value.variable == "JWT_PRIVATE_KEY"
+    assert "bm90IGEga2V5" not in str(caught.value)
 
 
-def test_an_es256_key_used_as_eddsa_is_a_config_error(fhir: LocalFhirServer) -> None:
+def test_an_es256_key_used_as_eddsa_is_a_config_error() -> None:
     pem, _ = new_key_pair("ES256")
-    outcome = run(
-        fhir, SIGNING_MODE="jwt", JWT_ALGORITHM="EdDSA", JWT_PRIVATE_KEY=pem, JWT_KEY_ID="k"
+    settings = settings_for(
+        SIGNING_MODE="jwt", JWT_ALGORITHM="EdDSA", JWT_PRIVATE_KEY=pem, JWT_KEY_ID="k"
     )
-    assert outcome.outcome == "config-error" and "JWT_PRIVATE_KEY" in outcome.reason
+    with pytest.raises(ConfigError, match="JWT_PRIVATE_KEY"):
+        signed(settings)
 
 
-def test_the_log_line_parses_back_into_ids_and_timings(fhir: LocalFhirServer) -> None:
-    outcome = run(fhir, WEBHOOK_SECRET=new_whsec())
+def test_opted_in_events_get_their_own_type_and_id() -> None:
+    settings = settings_for(WEBHOOK_SECRET=new_whsec(), EVENTS="TASK_CREATED,TASK_COMPLETED")
+    completed_id, completed_body, _ = signed(settings, event="TASK_COMPLETED")
+    created_id, _body, _ = signed(settings)
+    assert json.loads(completed_body)["type"] == "task.completed"
+    assert created_id != completed_id  # the event name is part of the id
+
+
+def test_the_log_line_parses_back_into_ids_and_timings() -> None:
+    outcome = EventOutcome(
+        event="TASK_CREATED",
+        task_id=FIXTURE.task_id,
+        outcome="retry-scheduled",
+        reason='http-503 "quoted"',
+        msg_id="msg_" + "0" * 32,
+        mode="hmac",
+        status=503,
+        timings_ms={"read": 1.23456, "build": 0.5, "send": 9.0, "total": 11.0},
+    )
     fields = parse_event_line("2026 INFO " + outcome.log_line())
     assert fields is not None
     assert fields["event"] == "TASK_CREATED" and fields["task"] == FIXTURE.task_id
-    assert fields["webhook_id"] == outcome.msg_id and fields["outcome"] == "queued"
-    assert {"read_ms", "build_ms", "sign_ms", "total_ms"} <= set(fields)
+    assert fields["webhook_id"] == outcome.msg_id and fields["outcome"] == "retry-scheduled"
+    assert fields["status"] == "503" and fields["read_ms"] == "1.235"
+    assert {"read_ms", "build_ms", "send_ms", "total_ms"} <= set(fields)
+    assert outcome.log_line().endswith("reason=\"http-503 'quoted'\"")
     assert parse_event_line("some other line") is None
+    assert parse_event_line("enriched-webhook cron outcome=ok attempted=1") is None
 
 
 def handler_for(event: str, target: str, secrets: dict[str, str]) -> TaskWebhookHandler:
@@ -138,13 +191,15 @@ def handler_for(event: str, target: str, secrets: dict[str, str]) -> TaskWebhook
     return TaskWebhookHandler(Event(message), secrets, ENV)
 
 
+def plugin_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if "enriched-webhook" in r.getMessage()]
+
+
 def test_compute_never_raises_and_logs_only_the_exception_type(
-    fhir: LocalFhirServer, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Outside the sandbox the plugin cache refuses callers: an unexpected error path.
-    handler = handler_for(
-        "TASK_CREATED", FIXTURE.task_id, secrets_for(fhir, WEBHOOK_SECRET=new_whsec())
-    )
+    handler = handler_for("TASK_CREATED", FIXTURE.task_id, variables(WEBHOOK_SECRET=new_whsec()))
     with caplog.at_level(logging.INFO):
         assert handler.compute() == []
     assert "outcome=error reason=unexpected RuntimeError" in caplog.text
@@ -155,9 +210,10 @@ def test_compute_logs_a_config_error_once(caplog: pytest.LogCaptureFixture) -> N
     handler = handler_for("TASK_CREATED", "abc", {"WEBHOOK_SECRET": new_whsec()})
     with caplog.at_level(logging.INFO):
         assert handler.compute() == []
-    lines = [r.getMessage() for r in caplog.records if "enriched-webhook" in r.getMessage()]
-    assert len(lines) == 1
-    assert "outcome=config-error" in lines[0] and "WEBHOOK_URL: is missing or empty" in lines[0]
+    (record,) = plugin_records(caplog)
+    assert record.levelname == "ERROR"
+    line = record.getMessage()
+    assert "outcome=config-error" in line and "WEBHOOK_URL: is missing or empty" in line
 
 
 def test_responds_to_every_task_event() -> None:
@@ -169,33 +225,19 @@ def test_responds_to_every_task_event() -> None:
     ]
 
 
-def test_opted_in_events_get_their_own_type(fhir: LocalFhirServer) -> None:
-    outcome = run(
-        fhir,
-        event="TASK_COMPLETED",
-        WEBHOOK_SECRET=new_whsec(),
-        EVENTS="TASK_CREATED,TASK_COMPLETED",
-    )
-    body = json.loads(request_of(outcome)["data"]["body"])
-    assert body["type"] == "task.completed"
-    created = run(fhir, WEBHOOK_SECRET=new_whsec())
-    assert created.msg_id != outcome.msg_id  # the event name is part of the id
-
-
 def test_a_task_event_left_out_of_events_is_logged_at_info(
-    fhir: LocalFhirServer, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    handler = handler_for(
-        "TASK_UPDATED", FIXTURE.task_id, secrets_for(fhir, WEBHOOK_SECRET=new_whsec())
-    )
+    handler = handler_for("TASK_UPDATED", FIXTURE.task_id, variables(WEBHOOK_SECRET=new_whsec()))
     with caplog.at_level(logging.INFO):
         assert handler.compute() == []
-    (record,) = [r for r in caplog.records if "enriched-webhook" in r.getMessage()]
+    (record,) = plugin_records(caplog)
     assert record.levelname == "INFO" and "outcome=skipped" in record.getMessage()
 
 
 @pytest.mark.parametrize("target", ["Müller", "a b", "x" * 65, "", 7])
-def test_a_target_that_is_not_a_fhir_id_is_never_logged(fhir: LocalFhirServer, target: Any) -> None:
-    outcome = run(fhir, target=target, WEBHOOK_SECRET=new_whsec())
-    assert outcome.task_id == "<invalid>" and outcome.outcome == "fhir-error"
+def test_a_target_that_is_not_a_fhir_id_is_never_logged(target: Any) -> None:
+    outcome = handle_task_event("TASK_CREATED", target, variables(WEBHOOK_SECRET=new_whsec()), ENV)
+    assert outcome.task_id == "<invalid>" and outcome.outcome == "invalid-target"
+    assert outcome.is_error and outcome.msg_id == ""
     assert "task=<invalid>" in outcome.log_line() and "Müller" not in outcome.log_line()
