@@ -1,8 +1,10 @@
-"""A local stand-in for Canvas's FHIR API: the token endpoint and `GET /Task/{id}`.
+"""A local stand-in for Canvas's FHIR API: the token endpoint, `GET /Task/{id}`, and
+`GET /{Type}/{id}` for other resources (the Patients and Practitioners INCLUDE reads).
 
 Canvas's hosted API cannot run here, so this serves its documented responses (the Task
 read response, the OperationOutcome 404) over real HTTP on 127.0.0.1. Faults are
-scripted per path (`script`), so tests can make any request fail in any documented way.
+scripted per path (`script`), so tests can make any request fail in any documented way;
+`read_delay` adds a fixed wait to every read, so benchmarks can show whether reads overlap.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,10 +47,14 @@ class FhirServerState:
     client_secret: str
     token_prefix: str = ""
     tasks: dict[str, bytes] = field(default_factory=dict)
+    # Other resources by read path ("Patient/example").
+    resources: dict[str, bytes] = field(default_factory=dict)
+    read_delay: float = 0.0
     tokens: set[str] = field(default_factory=set)
     script: dict[str, deque[ScriptedResponse]] = field(default_factory=dict)
     token_requests: int = 0
     task_requests: int = 0
+    resource_requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def scripted(self, path: str) -> ScriptedResponse | None:
@@ -104,8 +111,10 @@ class FhirHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         state = self.server.state
+        if state.read_delay:
+            time.sleep(state.read_delay)
         if not self.path.startswith("/Task/"):
-            self.send(404, canvas_not_found_body())
+            self.serve_resource(state)
             return
         task_id = self.path[len("/Task/") :]
         with state.lock:
@@ -121,6 +130,26 @@ class FhirHandler(BaseHTTPRequestHandler):
             self.send(401, b'{"resourceType": "OperationOutcome", "issue": []}')
             return
         body = state.tasks.get(task_id)
+        if body is None:
+            self.send(404, canvas_not_found_body())
+            return
+        self.send(200, body)
+
+    def serve_resource(self, state: FhirServerState) -> None:
+        """A non-Task read: scripted answer, else 401 without a token, else the resource."""
+        with state.lock:
+            state.resource_requests = state.resource_requests + 1
+        canned = state.scripted(self.path)
+        if canned is not None:
+            self.send(canned.status, canned.body, canned.content_type)
+            return
+        auth = self.headers.get("Authorization") or ""
+        with state.lock:
+            authorized = auth.startswith("Bearer ") and auth[len("Bearer ") :] in state.tokens
+            body = state.resources.get(self.path[1:])
+        if not authorized:
+            self.send(401, b'{"resourceType": "OperationOutcome", "issue": []}')
+            return
         if body is None:
             self.send(404, canvas_not_found_body())
             return
@@ -181,6 +210,11 @@ class LocalFhirServer:
         with self.state.lock:
             self.state.tasks[ident] = body
         return str(ident)
+
+    def add_resource(self, path: str, body: bytes) -> None:
+        """Serve `body` unchanged at `GET /{path}` (e.g. path "Patient/example")."""
+        with self.state.lock:
+            self.state.resources[path] = body
 
     def script_response(
         self, path: str, status: int, body: bytes = b"", content_type: str = "application/json"

@@ -49,6 +49,8 @@ def fixture_tasks() -> list[FixtureTask]:
         for entry in entries:
             if not entry.name.endswith(".json") or entry.name in NOT_TASKS:
                 continue
+            if not entry.name.startswith("task"):
+                continue  # the Patient and Practitioner fixtures (devtools/fixture_resources.py)
             name = folder + "/" + entry.name
             body = entry.read_bytes()
             assigned = ASSIGNED_IDS.get(name)
