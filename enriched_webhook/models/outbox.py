@@ -61,6 +61,8 @@ class WebhookDelivery(CustomModel):
     last_latency_ms = FloatField(null=True)
     created_at = FloatField()
     delivered_at = FloatField(null=True)
+    # When an operator last asked for a resend: a second ask right after is the same ask.
+    resent_at = FloatField(null=True)
     content_type = CharField(max_length=64, default="application/json")
     body_parts = IntegerField(default=0)
     body_chars = BigIntegerField(default=0)

@@ -2,8 +2,8 @@
 
 After BREAKER_THRESHOLD consecutive attempts without an answer (or with a 5xx or 429),
 the breaker opens: new events are only stored, so `compute()` returns in milliseconds
-instead of waiting out timeouts on a dead receiver, and the cron tick sends one probe a
-minute. The first probe the receiver answers closes it and makes the whole backlog due at
+instead of waiting out timeouts on a dead receiver, and each cron tick (once a minute)
+sends one probe. The first probe the receiver answers closes it and makes the whole backlog due at
 once, so a receiver that comes back gets everything it missed in the next ticks, not at
 each row's next scheduled retry (which may be hours away).
 """
@@ -27,9 +27,8 @@ from .sender import SendResult
 class BreakerView:
     """Where the breaker stands now."""
 
-    opened: bool  # open or half-open: compute() does not attempt
-    probe_due: bool  # half-open: the next cron tick sends one probe
-    open_until: float | None
+    opened: bool  # compute() does not attempt; each cron tick sends one probe
+    open_until: float | None  # when the next probe is expected (the next tick)
 
 
 def receiver_key(settings: PluginSettings) -> str:
@@ -51,9 +50,8 @@ def state_row(settings: PluginSettings) -> Any:
 def view(settings: PluginSettings, now: float) -> BreakerView:
     row = WebhookReceiverState.objects.filter(receiver=receiver_key(settings)).first()
     if row is None or row.opened_at is None:
-        return BreakerView(False, False, None)
-    open_until = row.open_until
-    return BreakerView(True, open_until is None or open_until <= now, open_until)
+        return BreakerView(False, None)
+    return BreakerView(True, row.open_until)
 
 
 def record(settings: PluginSettings, result: SendResult, now: float) -> bool:

@@ -113,11 +113,7 @@ def run_tick(settings: PluginSettings) -> TickReport:
             claimed_until=None, claim_token=""
         )
 
-    view = breaker.view(settings, time.time())
-    if view.opened and not view.probe_due:
-        report.breaker = "open"
-        return report
-    probing = view.opened
+    probing = breaker.view(settings, time.time()).opened
     while True:
         due = _due(["pending"], time.time())
         if not due:

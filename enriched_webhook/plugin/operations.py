@@ -1,9 +1,9 @@
 """What operators can see and do with the outbox; the JSON API and the page both call it.
 
 Only ids, times, states, status codes and error kinds leave here: never a body, never
-Task content. Resends are idempotent where they can be: a row attempted in the last
-`RESEND_DEBOUNCE_SECONDS` is not attempted again (a double click is one attempt), and a
-row another attempt holds is left to it.
+Task content. Resends are idempotent where they can be: a row resent in the last
+`RESEND_DEBOUNCE_SECONDS` is not attempted again (a double click is one attempt), a row
+another attempt holds is left to it, and a delivered row is not sent again.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def delivery_detail(webhook_id: str) -> dict[str, Any] | None:
         return None
     detail = _public(found)
     attempts = WebhookAttempt.objects.filter(webhook_id=webhook_id).order_by("started_at", "number")
-    detail["attempts"] = [
+    detail["history"] = [
         _public(values)
         for values in attempts.values(
             "number", "phase", "started_at", "status", "latency_ms", "error", "outcome"
@@ -169,20 +169,14 @@ def resend(settings: PluginSettings, webhook_id: str, now: float) -> dict[str, A
     if row.state == "reading":
         WebhookDelivery.objects.filter(dbid=row.dbid, state="reading").update(next_attempt_at=now)
         return {"webhook_id": webhook_id, "result": "read-scheduled", "state": row.state}
-    last = (
-        WebhookAttempt.objects.filter(webhook_id=webhook_id, phase="send")
-        .order_by("-number")
-        .values_list("started_at", flat=True)
-        .first()
-    )
-    if last is not None and now - last < RESEND_DEBOUNCE_SECONDS:
-        return {"webhook_id": webhook_id, "result": "just-attempted", "state": row.state}
+    if row.resent_at is not None and now - row.resent_at < RESEND_DEBOUNCE_SECONDS:
+        return {"webhook_id": webhook_id, "result": "just-resent", "state": row.state}
     token = new_claim_token()
     if not claim(row.dbid, ("failed", "pending"), now, settings.delivery.claim_seconds, token):
         return {"webhook_id": webhook_id, "result": "in-progress", "state": row.state}
     # A resend starts a new run of the retry schedule.
     WebhookDelivery.objects.filter(dbid=row.dbid).update(
-        state="pending", schedule_start=row.attempts
+        state="pending", schedule_start=row.attempts, resent_at=now
     )
     row.refresh_from_db()
     outcome = attempt(settings, row, token, settings.delivery.retry_timeouts)
@@ -195,13 +189,15 @@ def resend(settings: PluginSettings, webhook_id: str, now: float) -> dict[str, A
     }
 
 
-def resend_failed(settings: PluginSettings, since: float, now: float) -> dict[str, Any]:
-    """Make every failed row created since `since` due again; the next ticks send them."""
-    ids = list(
-        WebhookDelivery.objects.filter(
-            state="failed", created_at__gte=since, body_parts__gt=0
-        ).values_list("dbid", "attempts")
-    )
+def resend_failed(
+    settings: PluginSettings, since: float, now: float, webhook_ids: list[str] | None = None
+) -> dict[str, Any]:
+    """Make every failed row created since `since` (of `webhook_ids`, if given) due again;
+    the next ticks send them."""
+    rows = WebhookDelivery.objects.filter(state="failed", created_at__gte=since, body_parts__gt=0)
+    if webhook_ids is not None:
+        rows = rows.filter(webhook_id__in=webhook_ids)
+    ids = list(rows.values_list("dbid", "attempts"))
     resent = 0
     for dbid, attempts in ids:
         resent = resent + WebhookDelivery.objects.filter(dbid=dbid, state="failed").update(

@@ -1,0 +1,233 @@
+"""The outbox's promises, in the real runner with real HTTP (issue 10's proof).
+
+CRON events are sent to the runner as Canvas sends them; the retry schedule, timeouts
+and breaker threshold are shortened through the plugin's own variables. The receiver is
+the library's reference receiver behind a fault gate that refuses, blackholes or answers
+for it while it is "down".
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+import pytest
+
+from devtools.fault_gate import BLACKHOLE, FORWARD, REFUSE
+from devtools.fhir_server import TOKEN_PATH, LocalFhirServer
+from devtools.outbox_client import api, tick
+from tests.e2e.outbox_support import (
+    API_KEY,
+    CountingReceiver,
+    FaultGate,
+    PluginRunner,
+    distinct_tasks,
+    new_whsec,
+    outbox_variables,
+    until,
+)
+
+pytestmark = pytest.mark.runner
+
+
+def rows(runner: PluginRunner, **query: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        text = "&".join(
+            f"{k}={v}" for k, v in {**query, "limit": "200", "offset": str(offset)}.items()
+        )
+        status, page = api(runner, "GET", "/api/deliveries", API_KEY, query=text)
+        assert status == 200
+        found += page["deliveries"]
+        offset += len(page["deliveries"])
+        if offset >= page["total"] or not page["deliveries"]:
+            return found
+
+
+def detail(runner: PluginRunner, webhook_id: str) -> dict[str, Any]:
+    status, found = api(runner, "GET", f"/api/deliveries/{webhook_id}", API_KEY)
+    assert status == 200
+    return dict(found)
+
+
+def test_a_receiver_outage_loses_nothing_and_delivers_each_event_once(
+    fhir: LocalFhirServer,
+) -> None:
+    """200 Tasks created while the receiver refuses, then blackholes, then answers 503."""
+    secret = new_whsec()
+    ids = distinct_tasks(fhir, "outage", 200)
+    with CountingReceiver(secret) as receiver, FaultGate(receiver.port, REFUSE) as gate:
+        variables = outbox_variables(fhir, gate.url, secret)
+        with PluginRunner(variables) as runner:
+            for mode, chunk in (
+                (REFUSE, ids[:70]),
+                (BLACKHOLE, ids[70:140]),
+                ("status:503", ids[140:]),
+            ):
+                gate.set_mode(mode)
+                for task_id in chunk:
+                    assert runner.send_event("TASK_CREATED", task_id) == []
+                tick(runner)
+            assert receiver.handled == {}
+            log = runner.log_text()
+            # After BREAKER_THRESHOLD failures the breaker opened: later events were only stored.
+            assert log.count("outcome=stored ") >= 190
+            gate.set_mode(FORWARD)
+            back_at = time.time()
+            ticks = until(lambda: len(receiver.handled) == 200, lambda: tick(runner), 6)
+            listed = rows(runner)
+        log = runner.log_text()
+    assert ticks <= 3
+    assert len(listed) == 200 and {row["state"] for row in listed} == {"delivered"}
+    assert sorted(row["task_id"] for row in listed) == sorted(ids)
+    assert set(receiver.handled.values()) == {1}, "each event handled exactly once"
+    assert receiver.verify_all_with_standardwebhooks() == len(receiver.arrivals) >= 200
+    # Every delivered request was signed when it was sent, not when the event happened.
+    assert min(int(a.headers["webhook-timestamp"]) for a in receiver.arrivals) >= int(back_at) - 1
+    assert "Traceback" not in log
+
+
+def test_attempts_follow_the_retry_schedule_then_the_row_fails_and_stays_visible(
+    fhir: LocalFhirServer,
+) -> None:
+    secret = new_whsec()
+    (task_id,) = distinct_tasks(fhir, "schedule", 1)
+    with CountingReceiver(secret) as receiver, FaultGate(receiver.port, "status:503") as gate:
+        variables = outbox_variables(
+            fhir, gate.url, secret, RETRY_SCHEDULE="1,2,3", BREAKER_THRESHOLD="100"
+        )
+        with PluginRunner(variables) as runner:
+            runner.send_event("TASK_CREATED", task_id)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                tick(runner)
+                (row,) = rows(runner)
+                if row["state"] == "failed":
+                    break
+                time.sleep(0.25)
+            found = detail(runner, row["webhook_id"])
+    sends = [a for a in found["history"] if a["phase"] == "send"]
+    assert found["state"] == "failed" and len(sends) == 4
+    assert found["last_error"] == "retries exhausted (http-503)"
+    assert [a["outcome"] for a in sends] == ["retry", "retry", "retry", "failed"]
+    starts = [time.mktime(time.strptime(a["started_at"], "%Y-%m-%dT%H:%M:%SZ")) for a in sends]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    # Whole seconds on both sides: a gap can read one second short of its schedule entry.
+    assert [gap >= wait - 1 for gap, wait in zip(gaps, (1, 2, 3), strict=True)] == [True] * 3
+    assert receiver.handled == {}
+
+
+def test_token_endpoint_and_fhir_down_for_the_first_events_then_all_delivered(
+    fhir: LocalFhirServer,
+) -> None:
+    secret = new_whsec()
+    ids = distinct_tasks(fhir, "fhir-down", 12)
+    with CountingReceiver(secret) as receiver:
+        url = f"http://127.0.0.1:{receiver.port}/hook"
+        fhir.revoke_tokens()
+        with PluginRunner(outbox_variables(fhir, url, secret)) as runner:
+            for _ in range(4):
+                fhir.script_response(TOKEN_PATH, 503)
+            for task_id in ids[4:8]:
+                fhir.script_response("/Task/" + task_id, 502)
+            for task_id in ids:
+                runner.send_event("TASK_CREATED", task_id)
+            reading = [row for row in rows(runner) if row["state"] == "reading"]
+            time.sleep(1.1)  # the first re-read is due after RETRY_SCHEDULE's first entry
+            until(lambda: len(receiver.handled) == 12, lambda: tick(runner), 4)
+            listed = rows(runner)
+    assert len(reading) == 8
+    assert {row["state"] for row in listed} == {"delivered"} and len(listed) == 12
+    assert set(receiver.handled.values()) == {1}
+
+
+def test_overlapping_and_doubled_cron_ticks_never_send_an_attempt_twice(
+    fhir: LocalFhirServer,
+) -> None:
+    import threading
+
+    secret = new_whsec()
+    ids = distinct_tasks(fhir, "overlap", 40)
+    with CountingReceiver(secret) as receiver, FaultGate(receiver.port, REFUSE) as gate:
+        with PluginRunner(outbox_variables(fhir, gate.url, secret)) as runner:
+            for task_id in ids:
+                runner.send_event("TASK_CREATED", task_id)
+            gate.set_mode(FORWARD)
+            time.sleep(1.1)
+            # Three ticks for the same minute at once, then two more at once.
+            for wave in (3, 2):
+                threads = [threading.Thread(target=tick, args=(runner,)) for _ in range(wave)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+            until(lambda: len(receiver.handled) == 40, lambda: tick(runner), 3)
+            details = [detail(runner, row["webhook_id"]) for row in rows(runner)]
+    arrivals_per_id: dict[str, int] = {}
+    for arrival in receiver.arrivals:
+        key = arrival.headers["webhook-id"]
+        arrivals_per_id[key] = arrivals_per_id.get(key, 0) + 1
+    assert set(arrivals_per_id.values()) == {1}, "no attempt reached the receiver twice"
+    for found in details:
+        numbers = [a["number"] for a in found["history"] if a["phase"] == "send"]
+        assert numbers == sorted(set(numbers))  # each attempt number recorded once
+        assert found["state"] == "delivered"
+
+
+def test_a_400_fails_the_row_after_one_attempt_and_a_resend_delivers_it(
+    fhir: LocalFhirServer,
+) -> None:
+    secret = new_whsec()
+    (task_id,) = distinct_tasks(fhir, "refused", 1)
+    with CountingReceiver(secret) as receiver, FaultGate(receiver.port, "status:400") as gate:
+        with PluginRunner(outbox_variables(fhir, gate.url, secret)) as runner:
+            runner.send_event("TASK_CREATED", task_id)
+            tick(runner)
+            (failed,) = rows(runner)
+            gate.set_mode(FORWARD)
+            status, resent = api(
+                runner, "POST", f"/api/deliveries/{failed['webhook_id']}/resend", API_KEY
+            )
+            again_status, again = api(
+                runner, "POST", f"/api/deliveries/{failed['webhook_id']}/resend", API_KEY
+            )
+            after = detail(runner, failed["webhook_id"])
+    assert failed["state"] == "failed" and failed["attempts"] == 1 and failed["last_status"] == 400
+    assert status == 200 and resent["result"] == "attempted" and resent["state"] == "delivered"
+    assert again_status == 409 and again["result"] == "already-delivered"
+    assert after["state"] == "delivered" and after["attempts"] == 2
+    assert receiver.handled == {failed["webhook_id"]: 1}
+
+
+def test_the_operations_api_refuses_without_its_key_and_matches_the_receiver(
+    fhir: LocalFhirServer,
+) -> None:
+    secret = new_whsec()
+    ids = distinct_tasks(fhir, "api", 5)
+    with CountingReceiver(secret) as receiver:
+        url = f"http://127.0.0.1:{receiver.port}/hook"
+        with PluginRunner(outbox_variables(fhir, url, secret)) as runner:
+            for task_id in ids:
+                runner.send_event("TASK_CREATED", task_id)
+            refused = [
+                api(runner, "GET", "/api/deliveries", None)[0],
+                api(runner, "GET", "/api/deliveries", "wrong-" + API_KEY)[0],
+                api(runner, "GET", "/api/summary", None)[0],
+                api(runner, "POST", "/api/backfill", None, {"since": "2026-01-01T00:00:00Z"})[0],
+            ]
+            listed = rows(runner)
+            one = detail(runner, listed[0]["webhook_id"])
+            status, summary = api(runner, "GET", "/api/summary", API_KEY)
+            bad_state = api(runner, "GET", "/api/deliveries", API_KEY, query="state=nope")[0]
+        log = runner.log_text()
+    assert refused == [401, 401, 401, 401]
+    assert {row["webhook_id"] for row in listed} == set(receiver.handled)
+    assert [row["created_at"] for row in listed] == sorted(
+        (row["created_at"] for row in listed), reverse=True
+    )
+    assert one["history"][0]["status"] == 204 and one["history"][0]["outcome"] == "delivered"
+    assert status == 200 and summary["delivered"] == 5 and summary["failed"] == 0
+    assert bad_state == 400
+    assert API_KEY not in log
