@@ -6,7 +6,8 @@ what a connection meets:
 - `blackhole`: the connection is accepted and never answered (the sender's read times out);
 - `status:<code>`: an HTTP answer with that status and no body, the request unread past its
   headers (a receiver in trouble: 503, 429, 400...);
-- `pass`: bytes are piped both ways to the real receiver behind it.
+- `pass`: bytes are piped both ways to the real receiver behind it;
+- `delay:<seconds>`: the same, after a pause (a slow receiver).
 Only 127.0.0.1; every connection is closed when the gate stops.
 """
 
@@ -100,6 +101,8 @@ class FaultGate:
                 head = f"HTTP/1.1 {code} Gate\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 client.sendall(head.encode())
             else:
+                if mode.startswith("delay:"):
+                    self.stopped.wait(float(mode.split(":", 1)[1]))
                 self._pipe(client)
         except OSError:
             pass

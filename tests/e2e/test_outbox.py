@@ -8,17 +8,24 @@ for it while it is "down".
 
 from __future__ import annotations
 
+import copy
 import itertools
+import os
+import signal
+import threading
 import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devtools.fault_gate import BLACKHOLE, FORWARD, REFUSE
 from devtools.fhir_server import TOKEN_PATH, LocalFhirServer
-from devtools.outbox_client import api, tick
+from devtools.outbox_client import api, insert_tasks, tick
 from tests.e2e.outbox_support import (
     API_KEY,
+    BASE_TASK,
     CountingReceiver,
     FaultGate,
     PluginRunner,
@@ -29,6 +36,30 @@ from tests.e2e.outbox_support import (
 )
 
 pytestmark = pytest.mark.runner
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def serve_task(fhir: LocalFhirServer, task_id: str) -> None:
+    task = copy.deepcopy(BASE_TASK.task)
+    task["id"] = task_id
+    fhir.add_task(task)
+
+
+def quiet_tick(runner: PluginRunner) -> None:
+    """A tick whose runner may be killed under it."""
+    try:
+        tick(runner)
+    except Exception:  # noqa: S110 - the kill is the point
+        pass
+
+
+def pause_then_tick(runner: PluginRunner) -> None:
+    """Wait out the killed runner's claims (FIRST/RETRY/FHIR timeouts + 5 s), then tick."""
+    time.sleep(2)
+    tick(runner)
 
 
 def rows(runner: PluginRunner, **query: str) -> list[dict[str, Any]]:
@@ -146,8 +177,6 @@ def test_token_endpoint_and_fhir_down_for_the_first_events_then_all_delivered(
 def test_overlapping_and_doubled_cron_ticks_never_send_an_attempt_twice(
     fhir: LocalFhirServer,
 ) -> None:
-    import threading
-
     secret = new_whsec()
     ids = distinct_tasks(fhir, "overlap", 40)
     with CountingReceiver(secret) as receiver, FaultGate(receiver.port, REFUSE) as gate:
@@ -231,3 +260,77 @@ def test_the_operations_api_refuses_without_its_key_and_matches_the_receiver(
     assert status == 200 and summary["delivered"] == 5 and summary["failed"] == 0
     assert bad_state == 400
     assert API_KEY not in log
+
+
+def test_catch_up_delivers_tasks_that_never_produced_an_event(
+    fhir: LocalFhirServer, tmp_path: Path
+) -> None:
+    secret = new_whsec()
+    database = tmp_path / "canvas_db.sqlite3"
+    now = datetime.now(UTC)
+    with CountingReceiver(secret) as receiver:
+        url = f"http://127.0.0.1:{receiver.port}/hook"
+        with PluginRunner(outbox_variables(fhir, url, secret), database=database) as runner:
+            missed = insert_tasks(database, now - timedelta(minutes=10), 6)
+            too_new = insert_tasks(database, now - timedelta(seconds=5), 2)
+            too_old = insert_tasks(database, now - timedelta(hours=30), 2)
+            for task_id in missed + too_new + too_old:
+                serve_task(fhir, task_id)
+            # One of them did produce its event: catch-up must not send it twice.
+            runner.send_event("TASK_CREATED", missed[0])
+            tick(runner)
+            after_one_tick = dict(receiver.handled)
+            status, backfilled = api(
+                runner, "POST", "/api/backfill", API_KEY, {"since": iso(now - timedelta(days=2))}
+            )
+            tick(runner)
+            listed = rows(runner)
+    by_task = {row["task_id"]: row for row in listed}
+    assert len(after_one_tick) == 6  # the five missed ones, within one tick, and the event's
+    assert set(after_one_tick.values()) == {1}
+    assert {by_task[t]["origin"] for t in missed[1:]} == {"catch-up"}
+    assert by_task[missed[0]]["origin"] == "event"
+    assert status == 200 and backfilled == {"enqueued": 4}  # too_new and too_old
+    assert {by_task[t]["origin"] for t in too_new + too_old} == {"backfill"}
+    assert {row["state"] for row in listed} == {"delivered"} and len(listed) == 10
+    assert set(receiver.handled.values()) == {1}
+
+
+def test_a_runner_killed_mid_tick_loses_nothing(fhir: LocalFhirServer, tmp_path: Path) -> None:
+    """SIGKILL while a tick is sending; a new runner on the same database finishes the job."""
+    secret = new_whsec()
+    database = tmp_path / "canvas_db.sqlite3"
+    ids = distinct_tasks(fhir, "killed", 30)
+    with CountingReceiver(secret) as receiver, FaultGate(receiver.port, REFUSE) as gate:
+        variables = outbox_variables(fhir, gate.url, secret)
+        with PluginRunner(variables, database=database) as first:
+            for task_id in ids:
+                first.send_event("TASK_CREATED", task_id)
+            gate.set_mode("delay:0.3")
+            time.sleep(1.1)
+            ticking = threading.Thread(target=quiet_tick, args=(first,))
+            ticking.start()
+            time.sleep(2.0)
+            assert first.process is not None
+            os.killpg(first.process.pid, signal.SIGKILL)
+            ticking.join(timeout=30)
+        before_restart = sum(receiver.handled.values())
+        gate.set_mode(FORWARD)
+        with PluginRunner(variables, database=database) as second:
+            until(lambda: len(receiver.handled) == 30, lambda: pause_then_tick(second), 20)
+            listed = rows(second)
+            details = [detail(second, row["webhook_id"]) for row in listed]
+    arrivals: dict[str, int] = {}
+    for arrival in receiver.arrivals:
+        key = arrival.headers["webhook-id"]
+        arrivals[key] = arrivals.get(key, 0) + 1
+    sent_twice = [key for key, count in arrivals.items() if count > 1]
+    plugin_sends = {
+        d["webhook_id"]: sum(a["phase"] == "send" for a in d["history"]) for d in details
+    }
+    print("handled before the kill:", before_restart, "sent twice:", sent_twice)
+    print("recorded sends per id:", sorted(plugin_sends.values()))
+    assert 0 < before_restart < 30
+    assert len(listed) == 30 and {row["state"] for row in listed} == {"delivered"}
+    assert set(receiver.handled.values()) == {1}
+    assert len(sent_twice) <= 1  # only the attempt in flight at the kill
