@@ -1,8 +1,9 @@
 """The whole path in the real Canvas plugin runner and sandbox, with real HTTP.
 
 `canvas run-plugin` runs the plugin (a plugin-only copy: no receiver modules); a local
-FHIR server serves the fixtures; the effects come back over gRPC and are executed as the
-platform would; the captured requests are checked with other libraries than ours
+FHIR server serves the fixtures; `compute()` stores each event in the outbox (the runner's
+own SQLite file) and sends it itself before it returns, so the receiver has it when
+`send_event` returns; the captured requests are checked with other libraries than ours
 (standardwebhooks for HMAC, PyJWT for JWT) and with fhir.resources.
 """
 
@@ -22,7 +23,6 @@ from standardwebhooks.webhooks import Webhook
 from devtools.capture_receiver import CapturedRequest, CaptureReceiver
 from devtools.fhir_server import LocalFhirServer
 from devtools.fixtures import FixtureTask, fixture_tasks
-from devtools.platform_delivery import execute
 from devtools.runner import PluginRunner
 from tests.support import new_key_pair, new_whsec
 
@@ -57,24 +57,16 @@ def plugin_secrets(
     return fhir.plugin_variables(receiver.url, **extra)
 
 
-def deliver(runner: PluginRunner, event: str, target: str) -> list[int]:
-    """Send one event; execute every effect as the platform would; return the statuses."""
-    effects = runner.send_event(event, target)
-    statuses: list[int] = []
-    for effect in effects:
-        assert effect.type == "HTTP_REQUEST"
-        assert effect.payload["async_props"]["retry_on_status_codes"] == [
-            408,
-            409,
-            429,
-            500,
-            502,
-            503,
-            504,
-        ]
-        assert effect.payload["async_props"]["max_retries"] == 3
-        statuses.extend(execute(effect).statuses)
-    return statuses
+def deliver(runner: PluginRunner, receiver: CaptureReceiver, event: str, target: str) -> list[int]:
+    """Send one event; return the answers of what reached the receiver while it ran."""
+    before = len(receiver.requests)
+    assert runner.send_event(event, target) == []  # no effects: the plugin sends itself
+    return [request.answered for request in receiver.requests[before:]]
+
+
+def tick(runner: PluginRunner, when: str = "2026-11-29T13:00:00+00:00") -> None:
+    """One CRON event, as Canvas sends each minute: the outbox's retries run in it."""
+    assert runner.send_event("CRON", when) == []
 
 
 def assert_carries_fixture(request: CapturedRequest, fixture: FixtureTask) -> dict[str, Any]:
@@ -103,30 +95,48 @@ def test_hmac_every_fixture_delivered_and_verified_by_standardwebhooks(
     fhir: LocalFhirServer,
 ) -> None:
     old_secret, new_secret = new_whsec(), new_whsec()
+    task = FIXTURES[0]
     with CaptureReceiver() as receiver:
-        secrets = plugin_secrets(fhir, receiver, WEBHOOK_SECRET=old_secret + " " + new_secret)
+        secrets = plugin_secrets(
+            fhir,
+            receiver,
+            WEBHOOK_SECRET=old_secret + " " + new_secret,
+            EVENTS="TASK_CREATED,TASK_COMPLETED",
+        )
         with PluginRunner(secrets) as runner:
             for fixture in FIXTURES:
-                assert deliver(runner, "TASK_CREATED", fixture.task_id) == [204], fixture.name
-            # The same occurrence again: same id, same body.
-            assert deliver(runner, "TASK_CREATED", FIXTURES[0].task_id) == [204]
+                assert deliver(runner, receiver, "TASK_CREATED", fixture.task_id) == [204], (
+                    fixture.name
+                )
+            # The same occurrence again: one outbox row, so it is not sent a second time.
+            assert deliver(runner, receiver, "TASK_CREATED", task.task_id) == []
+            # An opted-in event of the same Task: its own type and its own id.
+            assert deliver(runner, receiver, "TASK_COMPLETED", task.task_id) == [204]
+            tick(runner)  # nothing is due: a tick sends nothing again
         log = runner.log_text()
 
     assert len(receiver.requests) == len(FIXTURES) + 1
-    for request, fixture in zip(receiver.requests, FIXTURES, strict=False):
+    for request in receiver.requests:
         for secret in (old_secret, new_secret):  # rotation: either secret verifies
             Webhook(secret).verify(request.body, request.headers)
         with pytest.raises(Exception):  # noqa: B017 - any verification failure
             Webhook(new_whsec()).verify(request.body, request.headers)
+    for request, fixture in zip(receiver.requests, FIXTURES, strict=False):
         assert_carries_fixture(request, fixture)
-    first, again = receiver.requests[0], receiver.requests[-1]
-    assert again.headers["webhook-id"] == first.headers["webhook-id"]
-    assert again.body == first.body
+    first, completed = receiver.requests[0], receiver.requests[-1]
+    document = json.loads(completed.body)
+    assert document["type"] == "task.completed" and document["data"] == task.task
+    assert completed.headers["webhook-id"] != first.headers["webhook-id"]
 
     lines = event_lines(log)
-    assert len(lines) == len(FIXTURES) + 1
-    assert all("outcome=queued" in line and "mode=hmac" in line for line in lines)
-    assert all(line.count("_ms=") == 4 for line in lines)  # read, build, sign, total
+    assert len(lines) == len(FIXTURES) + 2
+    delivered = [line for line in lines if "outcome=delivered" in line]
+    assert len(delivered) == len(FIXTURES) + 1
+    assert all("mode=hmac" in line and "status=204" in line for line in delivered)
+    assert all(line.count("_ms=") == 4 for line in delivered)  # read, build, send, total
+    (duplicate,) = [line for line in lines if "outcome=duplicate" in line]
+    assert "webhook_id=" + first.headers["webhook-id"] in duplicate
+    assert "cron outcome=ok caught_up=0 read=0 attempted=0" in log
     assert_log_is_clean(log, old_secret, new_secret, fhir.state.client_secret)
 
 
@@ -135,7 +145,7 @@ def test_non_ascii_task_round_trips_byte_for_byte(fhir: LocalFhirServer) -> None
     secret = new_whsec()
     with CaptureReceiver() as receiver:
         with PluginRunner(plugin_secrets(fhir, receiver, WEBHOOK_SECRET=secret)) as runner:
-            assert deliver(runner, "TASK_CREATED", fixture.task_id) == [204]
+            assert deliver(runner, receiver, "TASK_CREATED", fixture.task_id) == [204]
     (request,) = receiver.requests
     Webhook(secret).verify(request.body, request.headers)
     document = assert_carries_fixture(request, fixture)
@@ -155,11 +165,14 @@ def test_failures_inside_the_sandbox_send_nothing_and_log_one_reason(fhir: Local
     assert receiver.requests == []
     lines = event_lines(log)
     assert len(lines) == 4
-    assert "task=no-such-task" in lines[0] and "outcome=fhir-error" in lines[0]
+    # A 404 may be the read racing the write: the outbox reads it again on the schedule.
+    assert "task=no-such-task" in lines[0] and "outcome=read-retry" in lines[0]
     assert 'reason="FHIR API answered 404"' in lines[0]
-    assert "task=bad-status" in lines[1] and "outcome=invalid-task" in lines[1]
-    assert "Task.status is not in its required value set" in lines[1]
-    assert "task=<invalid>" in lines[2] and "not a FHIR id" in lines[2]
+    # A Task that breaks the rules is never sent: its row ends failed, with the reason.
+    assert "task=bad-status" in lines[1] and "outcome=failed" in lines[1]
+    assert "invalid Task: Task.status is not in its required value set" in lines[1]
+    assert "task=<invalid>" in lines[2] and "outcome=invalid-target" in lines[2]
+    assert "not a FHIR id" in lines[2]
     assert "event=TASK_UPDATED" in lines[3] and "outcome=skipped" in lines[3]
     assert_log_is_clean(log)
 
@@ -200,7 +213,7 @@ def test_jwt_modes_verified_by_pyjwt_and_the_jwks_route_serves_the_keys(
         )
         with PluginRunner(secrets) as runner:
             for fixture in chosen:
-                assert deliver(runner, "TASK_CREATED", fixture.task_id) == [204]
+                assert deliver(runner, receiver, "TASK_CREATED", fixture.task_id) == [204]
             served = jwks_route(runner)
         log = runner.log_text()
 
