@@ -20,6 +20,7 @@ from ..shared.signature import (
 )
 from .config_errors import ConfigError
 from .delivery_settings import DeliverySettings, load_delivery_settings
+from .payload_settings import DEFAULT_PAYLOAD, PayloadSettings, load_payload_settings
 from .url_policy import UrlPolicyError, check_url
 
 JWT_ALGORITHMS = ("ES256", "EdDSA", "RS256", "HS256")
@@ -57,6 +58,7 @@ class PluginSettings:
     source: str
     delivery: DeliverySettings
     operations_api_key: str = ""
+    payload: PayloadSettings = DEFAULT_PAYLOAD
 
 
 def _text(secrets: dict[str, Any], name: str) -> str:
@@ -188,4 +190,5 @@ def load_settings(secrets: dict[str, Any], environment: dict[str, Any]) -> Plugi
         source=source,
         delivery=load_delivery_settings(secrets),
         operations_api_key=_text(secrets, "OPERATIONS_API_KEY"),
+        payload=load_payload_settings(secrets),
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from canvas_sdk.utils.http import ThreadPoolExecutor
@@ -28,6 +28,10 @@ from ..shared.notification import (
     IncludedResource,
     IncludeGap,
 )
+
+if TYPE_CHECKING:
+    from .config import PluginSettings
+    from .fhir_client import FhirTaskReader
 
 # Task search parameters INCLUDE accepts (as in `Task:owner`), and the element each follows.
 TASK_INCLUDES = {
@@ -200,3 +204,21 @@ def read_includes(
         # A read still running past the budget is abandoned, not awaited.
         executor.shutdown(wait=False, cancel_futures=True)
     return Included(tuple(resources), tuple(gaps))
+
+
+def read_event_includes(
+    settings: PluginSettings, task: dict[str, Any], reader: FhirTaskReader
+) -> Included:
+    """INCLUDE for one event, with the token the Task was just read with; none if unset."""
+    specs = settings.payload.includes
+    if not specs:
+        return Included()
+    try:
+        token = reader.token()
+    except Exception:
+        reads, gaps = plan_reads(task, specs, settings.fhir_base_url)
+        missing = [IncludeGap(include, path, "no-token") for include, path in reads]
+        return Included((), tuple(gaps + missing))
+    return read_includes(
+        task, specs, settings.fhir_base_url, token, settings.payload.include_budget_seconds
+    )

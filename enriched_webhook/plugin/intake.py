@@ -22,6 +22,7 @@ from ..shared.task_rules import TaskRuleError, check_task
 from .body import build_body
 from .config import PluginSettings
 from .fhir_client import FhirReadError, FhirTaskReader
+from .includes import read_event_includes
 from .outbox_store import (
     create_row,
     delete_rows,
@@ -67,9 +68,14 @@ def _read(reader: FhirTaskReader, task_id: str) -> dict[str, Any]:
 
 
 def _finish_body(
-    settings: PluginSettings, row: Any, event_name: str, task: dict[str, Any], now: float
+    settings: PluginSettings,
+    row: Any,
+    event_name: str,
+    task: dict[str, Any],
+    now: float,
+    reader: FhirTaskReader,
 ) -> dict[str, Any]:
-    included = None  # PAYLOAD_FORMAT / INCLUDE (docs/wire-format.md) extend this
+    included = read_event_includes(settings, task, reader)
     built = build_body(settings, event_name, task, included, int(row.dbid), now)
     parts = store_body(row.webhook_id, built.body)
     return {
@@ -105,7 +111,7 @@ def intake_event(
     row = create_row(dict(fields, webhook_id=msg_id))
     if row is None:
         return Intake("duplicate", find(msg_id), "this event occurrence is already in the outbox")
-    finish = _finish_body(settings, row, event_name, task, now)
+    finish = _finish_body(settings, row, event_name, task, now, reader)
     WebhookDelivery.objects.filter(dbid=row.dbid).update(**finish)
     row.refresh_from_db()
     intake = Intake("stored", row)
@@ -202,7 +208,7 @@ def complete_read(
         return Intake("duplicate", find(msg_id), "this event occurrence is already in the outbox")
     WebhookAttempt.objects.filter(webhook_id=old_id).update(webhook_id=msg_id)
     row.refresh_from_db()
-    finish = _finish_body(settings, row, row.event, task, now)
+    finish = _finish_body(settings, row, row.event, task, now, reader)
     WebhookDelivery.objects.filter(dbid=row.dbid).update(
         state="pending", next_attempt_at=now, last_error="", **finish
     )

@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from .payload import EVENT_TYPES
+from .payload import EVENT_TYPES, occurred_at, utc_iso
 
 FORMAT_ENVELOPE = "envelope"
 FORMAT_NOTIFICATION = "fhir-notification"
@@ -63,7 +64,8 @@ class IncludeGap:
     """A referenced resource that is not in the payload, and why (never a silent gap).
 
     `reason` is a kind, never text from the FHIR API: `http-<status>`, `timeout`,
-    `unreachable`, `not-json`, `wrong-resource`, `external-reference`, `over-limit`.
+    `unreachable`, `not-json`, `wrong-resource`, `external-reference`, `over-limit`,
+    `no-token`.
     """
 
     include: str
@@ -81,6 +83,18 @@ class Included:
 
 
 NO_INCLUDES = Included()
+
+
+def instant(unix: float) -> str:
+    """Unix seconds as a FHIR instant in UTC, to the second."""
+    return datetime.fromtimestamp(int(unix), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def event_instant(task: dict[str, Any], now: float) -> str:
+    """When the event happened, as a FHIR instant: the envelope timestamp's rule (the Task's
+    lastModified, else authoredOn, in UTC), else `now` when that is no instant (a date)."""
+    when = utc_iso(occurred_at(task), now)
+    return when if INSTANT.fullmatch(when) else instant(now)
 
 
 def subscription_reference(source: str, webhook_url: str) -> str:
@@ -154,14 +168,15 @@ def notification_bundle(
     webhook_url: str,
     msg_id: str,
     event_number: int,
-    event_time: str,
-    bundle_time: str,
+    now: float,
 ) -> dict[str, Any]:
     """The notification Bundle for one event; the Task and included resources unchanged.
 
-    `event_time` is when the event happened and `bundle_time` when the Bundle was made,
-    both FHIR instants; `event_number` is the outbox's number for this event.
+    `event_number` is the outbox's number for this event; `now` (Unix seconds) is when the
+    Bundle is made, its `timestamp`.
     """
+    bundle_time = instant(now)
+    event_time = event_instant(task, now)
     kind = EVENT_TYPES[event_name]
     task_id = str(task["id"])
     base_url = fhir_base_url.rstrip("/")

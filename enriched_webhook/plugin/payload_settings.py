@@ -1,0 +1,73 @@
+"""The payload variables: PAYLOAD_FORMAT, INCLUDE and INCLUDE_BUDGET_SECONDS.
+
+Kept apart from config.py's transport and signing variables because they decide only
+what the body carries (plugin/body.py) and which extra reads an event makes
+(plugin/includes.py). A bad value is one ConfigError naming the variable, like the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..shared.notification import FORMAT_ENVELOPE, PAYLOAD_FORMATS
+from .config_errors import ConfigError
+from .includes import IncludeSpec, IncludeSpecError, parse_includes
+
+# All INCLUDE reads of one event share this budget: they run inside compute(), on one of
+# the runner's few worker threads, before the first delivery attempt.
+DEFAULT_INCLUDE_BUDGET_SECONDS = 3.0
+MIN_INCLUDE_BUDGET_SECONDS = 0.5
+MAX_INCLUDE_BUDGET_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class PayloadSettings:
+    """The body's format, and the references INCLUDE reads for it (none by default)."""
+
+    format: str = FORMAT_ENVELOPE
+    includes: tuple[IncludeSpec, ...] = ()
+    include_budget_seconds: float = DEFAULT_INCLUDE_BUDGET_SECONDS
+
+
+DEFAULT_PAYLOAD = PayloadSettings()
+
+
+def _text(secrets: dict[str, Any], name: str) -> str:
+    value = secrets.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ConfigError(name, "is not a string")
+    return value.strip()
+
+
+def _budget(secrets: dict[str, Any]) -> float:
+    text = _text(secrets, "INCLUDE_BUDGET_SECONDS")
+    if not text:
+        return DEFAULT_INCLUDE_BUDGET_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError("INCLUDE_BUDGET_SECONDS", "is not a number") from None
+    if not MIN_INCLUDE_BUDGET_SECONDS <= value <= MAX_INCLUDE_BUDGET_SECONDS:
+        raise ConfigError(
+            "INCLUDE_BUDGET_SECONDS",
+            "must be between "
+            + str(MIN_INCLUDE_BUDGET_SECONDS)
+            + " and "
+            + str(MAX_INCLUDE_BUDGET_SECONDS),
+        )
+    return value
+
+
+def load_payload_settings(secrets: dict[str, Any]) -> PayloadSettings:
+    """PAYLOAD_FORMAT (default envelope), INCLUDE (default none), INCLUDE_BUDGET_SECONDS."""
+    payload_format = (_text(secrets, "PAYLOAD_FORMAT") or FORMAT_ENVELOPE).lower()
+    if payload_format not in PAYLOAD_FORMATS:
+        raise ConfigError("PAYLOAD_FORMAT", "must be one of " + ", ".join(PAYLOAD_FORMATS))
+    try:
+        includes = parse_includes(_text(secrets, "INCLUDE"))
+    except IncludeSpecError as error:
+        raise ConfigError("INCLUDE", str(error)) from None
+    return PayloadSettings(payload_format, includes, _budget(secrets))
