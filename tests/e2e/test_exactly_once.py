@@ -1,5 +1,11 @@
-"""Retries end to end: the platform retries on 5xx/429, and the reference receiver, with
-its replay cache, handles each event exactly once, whatever was lost on the way."""
+"""Retries end to end: the outbox retries on 5xx, 429 and 409 in its cron ticks, and the
+reference receiver, with its replay cache, handles each event exactly once, whatever was
+lost on the way.
+
+RETRY_SCHEDULE is "0,0,0" here, so each CRON event makes the next attempt of a row that
+is still pending: four attempts in all, as many as the effect path's `max_retries=3`.
+That the ticks wait for the schedule is shown in test_faults.py.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +20,11 @@ import pytest
 
 from devtools.fhir_server import LocalFhirServer
 from devtools.fixtures import fixture_tasks
-from devtools.platform_delivery import execute
 from devtools.runner import PluginRunner
 from enriched_webhook.receiver.event import VerifiedEvent
 from enriched_webhook.receiver.http_server import serve
 from enriched_webhook.verify import Verifier
+from tests.e2e.test_runner_e2e import event_lines, tick
 from tests.support import new_whsec
 
 pytestmark = pytest.mark.runner
@@ -99,12 +105,21 @@ def test_each_event_is_handled_exactly_once_through_faults_and_retries(
     receiver = serve(Verifier(secrets=[secret]), on_event=handle, log=lambda line: None)
     try:
         with FlakyFront(receiver.url + "hook") as front:
-            variables = fhir.plugin_variables(front.url, WEBHOOK_SECRET=secret)
+            variables = fhir.plugin_variables(
+                front.url, WEBHOOK_SECRET=secret, RETRY_SCHEDULE="0,0,0"
+            )
             with PluginRunner(variables) as runner:
 
                 def deliver(target: str) -> list[int]:
-                    (effect,) = runner.send_event("TASK_CREATED", target)
-                    return execute(effect).statuses
+                    """The event, then CRON ticks until one sends nothing: every answer."""
+                    before = len(front.answers)
+                    assert runner.send_event("TASK_CREATED", target) == []
+                    for _ in range(6):
+                        seen = len(front.answers)
+                        tick(runner)
+                        if len(front.answers) == seen:
+                            break
+                    return front.answers[before:]
 
                 # 5xx and 429 at the front, then through.
                 front.script.extend([503, 429])
@@ -114,15 +129,18 @@ def test_each_event_is_handled_exactly_once_through_faults_and_retries(
                 # Handled, but the answer is lost: the retry gets 200 and is not handled twice.
                 front.script.append("drop-ack")
                 assert deliver(FIXTURES[3].task_id) == [503, 200]
-                # The platform delivers an event a second time: recognised, 200.
-                assert deliver(FIXTURES[0].task_id) == [200]
+                # Canvas sends an event a second time: one outbox row, nothing sent again.
+                assert deliver(FIXTURES[0].task_id) == []
                 # 409 (another worker holds the id) is retried, since that worker may fail.
                 front.script.append(409)
                 assert deliver(FIXTURES[4].task_id) == [409, 204]
                 for fixture in FIXTURES[5:]:
                     assert deliver(fixture.task_id) == [204]
+            log = runner.log_text()
     finally:
         receiver.shutdown()
 
     assert len(handled) == len(FIXTURES) - 1  # FIXTURES[1] was never sent
     assert set(handled.values()) == {1}, "handled more than once: " + str(handled)
+    assert sum("outcome=duplicate" in line for line in event_lines(log)) == 1
+    assert "Traceback" not in log and "reason=unexpected" not in log
