@@ -6,9 +6,12 @@ needs nothing beyond the base install, and bounds what an attacker can hold:
 
 - a deep accept backlog (1,024), so bursts of new connections wait in the kernel
   instead of being dropped and retried after a second;
+- connections wait for their headers in one thread (the header gate, a selector loop):
+  a request gets a thread only once its headers are in, so slow clients cost a socket
+  each, not a thread, and never delay the GIL for good requests;
 - a deadline for the request line and headers (`header_timeout`) and one for the body
-  (`body_timeout`), enforced per read, so a client trickling one byte a second is cut
-  off at the deadline, not kept alive by each byte;
+  (`body_timeout`), whatever the pace of the bytes, so a client trickling one byte a
+  second is cut off at the deadline, not kept alive by each byte;
 - at most `max_connections` connections (by default what the open-file limit allows):
   when full, the connection that has waited longest for its headers is closed to make
   room, and if none is waiting, the new one is answered 503 and closed;
@@ -28,12 +31,15 @@ import io
 import math
 import re
 import resource
+import selectors
 import socket
+import socketserver
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from .answer import (
@@ -55,6 +61,8 @@ DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 30.0
 LISTEN_BACKLOG = 1024
+# A request line and headers larger than this are not a webhook delivery.
+MAX_HEADER_BYTES = 64 * 1024
 # File descriptors kept free for the listening socket, logs, Redis, JWKS fetches.
 RESERVED_DESCRIPTORS = 64
 _LOGGABLE_ID = re.compile(r"[^A-Za-z0-9_.:-]")
@@ -85,21 +93,33 @@ def default_max_connections() -> int:
 
 
 class _DeadlineSocketReader(io.RawIOBase):
-    """Reads from a socket until a deadline, whatever the pace of the bytes.
+    """The bytes the header gate already read, then the socket, until a deadline.
 
     A socket timeout alone restarts with every byte received, so a client sending one
-    byte a second never times out; here each read gets only the time left.
+    byte a second never times out; here each read gets only the time left. With
+    `nonblocking` set it reports "nothing now" instead of waiting (to collect the bytes
+    of a pipelined next request without blocking).
     """
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, buffered: bytes) -> None:
         super().__init__()
         self._sock = sock
+        self._pending = memoryview(buffered)
         self.deadline = math.inf
+        self.nonblocking = False
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def readinto(self, buffer: Any) -> int | None:
+        pending = self._pending
+        if pending:
+            size = min(len(pending), len(buffer))
+            buffer[:size] = pending[:size]
+            self._pending = pending[size:]
+            return size
+        if self.nonblocking:
+            return None
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("the client did not send the request in time")
@@ -107,20 +127,186 @@ class _DeadlineSocketReader(io.RawIOBase):
         return self._sock.recv_into(buffer)
 
 
-class _Connection:
-    """One open connection: its socket, and since when it has waited for headers."""
+class _Waiting:
+    """A connection whose request headers are not complete yet."""
 
-    __slots__ = ("sock", "waiting_since")
+    __slots__ = ("address", "buffer", "deadline")
 
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.waiting_since: float | None = time.monotonic()
+    def __init__(self, address: Any, buffer: bytes, deadline: float) -> None:
+        self.address = address
+        self.buffer = bytearray(buffer)
+        self.deadline = deadline
 
 
-class WebhookServer(ThreadingHTTPServer):
-    """A ThreadingHTTPServer that knows its Verifier; `start` serves it in a thread."""
+class _HeaderGate:
+    """One thread waits for the headers of every connection; a request gets a thread
+    only once its headers are complete.
 
-    daemon_threads = True
+    A thread per connection lets 2,000 clients trickling a byte a second wake 2,000
+    threads a second, and every good request queues behind them for the GIL (p99 of
+    hundreds of ms). Here they cost one `recv` each in this loop. The gate also holds
+    the connection count: when full, the connection that has waited longest for its
+    headers is closed to make room; if none is waiting, the new one is answered 503.
+    """
+
+    def __init__(self, server: WebhookServer) -> None:
+        self._server = server
+        self._selector = selectors.DefaultSelector()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_reader.setblocking(False)
+        self._wake_writer.setblocking(False)
+        self._selector.register(self._wake_reader, selectors.EVENT_READ, None)
+        self._incoming: deque[tuple[socket.socket, Any, bytes, bool]] = deque()
+        self._waiting: dict[socket.socket, _Waiting] = {}  # oldest first
+        self._busy = 0  # connections a request thread holds
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="webhook-header-gate", daemon=True)
+        self._thread.start()
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._waiting) + self._busy
+
+    def admit(self, sock: socket.socket, address: Any, buffered: bytes, returning: bool) -> None:
+        """A new connection, or one back from a request thread (keep-alive); any thread."""
+        self._incoming.append((sock, address, buffered, returning))
+        self._wake()
+
+    def release(self) -> None:
+        """A request thread closed its connection."""
+        with self._lock:
+            self._busy = self._busy - 1
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake()
+        self._thread.join(timeout=10)
+
+    def _wake(self) -> None:
+        try:
+            self._wake_writer.send(b"\0")
+        except OSError:
+            pass  # already woken (buffer full) or stopped
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping:
+                for key, _events in self._selector.select(timeout=0.5):
+                    if key.data is None:
+                        self._drain_wake()
+                    else:
+                        self._read(key.fileobj)  # type: ignore[arg-type]
+                self._take_incoming()
+                self._expire()
+        finally:
+            for sock in list(self._waiting):
+                self._drop(sock)
+            while self._incoming:
+                _close(self._incoming.popleft()[0])
+            self._selector.close()
+            self._wake_reader.close()
+            self._wake_writer.close()
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_reader.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def _take_incoming(self) -> None:
+        while self._incoming:
+            sock, address, buffered, returning = self._incoming.popleft()
+            if returning:
+                with self._lock:
+                    self._busy = self._busy - 1
+            elif self.open_connections >= self._server.max_connections and not self._evict():
+                _refuse_busy(sock)
+                continue
+            deadline = time.monotonic() + self._server.header_timeout
+            self._waiting[sock] = _Waiting(address, buffered, deadline)
+            sock.setblocking(False)
+            if b"\r\n\r\n" in buffered:
+                self._dispatch(sock)  # a pipelined request, already complete
+            else:
+                self._selector.register(sock, selectors.EVENT_READ, True)
+
+    def _read(self, sock: socket.socket) -> None:
+        waiting = self._waiting.get(sock)
+        if waiting is None:
+            return
+        try:
+            data = sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(sock)  # the client left: nothing to answer, nothing to log
+            return
+        start = max(0, len(waiting.buffer) - 3)
+        waiting.buffer += data
+        if waiting.buffer.find(b"\r\n\r\n", start) != -1:
+            self._selector.unregister(sock)
+            self._dispatch(sock)
+        elif len(waiting.buffer) > MAX_HEADER_BYTES:
+            self._drop(sock)
+
+    def _dispatch(self, sock: socket.socket) -> None:
+        waiting = self._waiting.pop(sock)
+        with self._lock:
+            self._busy = self._busy + 1
+        worker = threading.Thread(
+            target=self._server.handle_connection,
+            args=(sock, waiting.address, bytes(waiting.buffer)),
+            name="webhook-request",
+            daemon=True,
+        )
+        worker.start()
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for sock, waiting in list(self._waiting.items()):
+            if waiting.deadline > now:
+                break  # the same timeout for all: the rest arrived later
+            self._drop(sock)
+
+    def _evict(self) -> bool:
+        for sock in self._waiting:
+            self._drop(sock)
+            return True
+        return False
+
+    def _drop(self, sock: socket.socket) -> None:
+        self._waiting.pop(sock, None)
+        try:
+            self._selector.unregister(sock)
+        except (KeyError, ValueError):
+            pass
+        _close(sock)
+
+
+def _close(sock: socket.socket) -> None:
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+def _refuse_busy(sock: socket.socket) -> None:
+    try:
+        sock.setblocking(False)
+        sock.send(_BUSY)
+    except OSError:
+        pass
+    _close(sock)
+
+
+class WebhookServer(socketserver.TCPServer):
+    """Accepts connections for the header gate; `start` serves it in a background thread."""
+
+    allow_reuse_address = True
     request_queue_size = LISTEN_BACKLOG
 
     def __init__(
@@ -147,8 +333,7 @@ class WebhookServer(ThreadingHTTPServer):
         self.max_connections = (
             max_connections if max_connections is not None else default_max_connections()
         )
-        self._connections: dict[int, _Connection] = {}
-        self._connections_lock = threading.Lock()
+        self._gate = _HeaderGate(self)
         self._thread: threading.Thread | None = None
 
     @property
@@ -161,7 +346,7 @@ class WebhookServer(ThreadingHTTPServer):
 
     @property
     def open_connections(self) -> int:
-        return len(self._connections)
+        return self._gate.open_connections
 
     def start(self) -> WebhookServer:
         """Serve in a daemon thread and return at once (tests, embedding)."""
@@ -179,47 +364,28 @@ class WebhookServer(ThreadingHTTPServer):
             thread.join(timeout=10)
         self.server_close()
 
-    # --- connection accounting (called from the accepting thread and handler threads) ---
+    def server_close(self) -> None:
+        super().server_close()
+        self._gate.stop()
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        """Admit the connection, making room by closing the longest-waiting one if full."""
-        with self._connections_lock:
-            if len(self._connections) >= self.max_connections and not self._evict_one():
-                admitted = False
-            else:
-                admitted = True
-                self._connections[id(request)] = _Connection(request)
-        if not admitted:
-            try:
-                request.setblocking(False)
-                request.send(_BUSY)
-            except OSError:
-                pass
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
+        """Hand the new connection to the header gate (the accepting thread never reads)."""
+        self._gate.admit(request, client_address, b"", returning=False)
 
-    def _evict_one(self) -> bool:
-        waiting = [item for item in self._connections.values() if item.waiting_since is not None]
-        if not waiting:
-            return False
-        oldest = min(waiting, key=lambda item: item.waiting_since or 0.0)
-        oldest.waiting_since = None
+    def handle_connection(self, sock: socket.socket, address: Any, buffered: bytes) -> None:
+        """A request thread: one request, then the connection goes back to the gate or closes."""
+        leftover: bytes | None = None
         try:
-            oldest.sock.shutdown(socket.SHUT_RDWR)  # its thread's read returns at once
-        except OSError:
-            pass
-        return True
-
-    def set_waiting(self, request: Any, waiting: bool) -> None:
-        connection = self._connections.get(id(request))
-        if connection is not None:
-            connection.waiting_since = time.monotonic() if waiting else None
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.pop(id(request), None)
-        super().shutdown_request(request)
+            sock.setblocking(True)
+            handler = WebhookRequestHandler(sock, address, self, buffered)
+            leftover = handler.leftover
+        except Exception:
+            self.handle_error(sock, address)
+        if leftover is None:
+            self._gate.release()
+            self.shutdown_request(sock)
+        else:
+            self._gate.admit(sock, address, leftover, returning=True)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """One line, no traceback and no address: a vanished client is not news."""
@@ -265,24 +431,37 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
     server_version = "enriched-webhook-receiver"
     sys_version = ""
 
+    def __init__(
+        self,
+        request: socket.socket,
+        client_address: Any,
+        server: WebhookServer,
+        buffered: bytes = b"",
+    ) -> None:
+        self._buffered = buffered
+        self.leftover: bytes | None = None  # bytes of a next request, when the connection stays
+        super().__init__(request, client_address, server)
+
     def setup(self) -> None:
         super().setup()
         self.rfile.close()  # the socket closes only once every file made from it is closed
-        self._reader = _DeadlineSocketReader(self.connection)
-        self.rfile = io.BufferedReader(self._reader, 65536)
+        self._reader = _DeadlineSocketReader(self.connection, self._buffered)
+        self._buffered_reader = io.BufferedReader(self._reader, 65536)
+        self.rfile = self._buffered_reader
 
-    def handle_one_request(self) -> None:
-        """Wait for the next request line and headers, until the header deadline."""
-        self._reader.deadline = time.monotonic() + self.server.header_timeout
-        self.server.set_waiting(self.connection, True)
+    def handle(self) -> None:
+        """One request (its headers are already buffered), then back to the gate or closed."""
+        self.close_connection = True
+        self._reader.deadline = time.monotonic() + self.server.body_timeout
         try:
-            super().handle_one_request()
+            self.handle_one_request()
         except OSError:
-            self.close_connection = True  # reset, or evicted while waiting: nothing to answer
+            self.close_connection = True  # reset: nothing to answer
+        if not self.close_connection:
+            self._reader.nonblocking = True
+            self.leftover = self._buffered_reader.peek()
 
     def do_POST(self) -> None:
-        self.server.set_waiting(self.connection, False)
-        self._reader.deadline = time.monotonic() + self.server.body_timeout
         started = time.perf_counter()
         answer = self._answer_request()
         # Logged before answering, so whoever sees the answer can also see the line.
@@ -295,7 +474,6 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
         self._send(answer)
 
     def _refuse(self) -> None:
-        self.server.set_waiting(self.connection, False)
         self.close_connection = True
         self._send(WebhookAnswer(405, "MethodNotAllowed", "only POST is accepted"))
 
