@@ -16,17 +16,25 @@ from tests.cli.run_cli import REPO, devtools, devtools_command
 pytestmark = pytest.mark.runner
 
 
-def test_demo_delivers_and_verifies_every_fixture_in_both_modes() -> None:
-    result = devtools("demo", timeout=180)
+def test_demo_delivers_every_fixture_through_an_outage_and_a_resend() -> None:
+    result = devtools("demo", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert lines[-1].startswith("34/34 deliveries as expected")
-    rows = [line for line in lines if line.startswith("TASK_CREATED")]
-    assert len(rows) == 34
-    assert sum(" hmac " in row and " ok 204 " in row for row in rows) == 16
-    assert sum(" jwt " in row and " ok 204 " in row for row in rows) == 16
-    assert sum("AlreadyHandledError 200" in row for row in rows) == 2
-    assert "starting the Canvas plugin runner" in result.stdout
+    assert lines[-1].startswith("41/41 deliveries as expected")
+    rows = [
+        line.split() for line in lines if line.startswith(("every ", "same ", "outage ", "400,"))
+    ]
+    fixtures = [row for row in rows if row[0] == "every"]
+    assert len(fixtures) == 32
+    assert all(row[-2:] == ["ok", "204"] and "(delivered)" in row for row in fixtures)
+    assert sum("one-row" in " ".join(row) for row in rows) == 2
+    outage = [row for row in rows if row[0] == "outage"]
+    assert len(outage) == 6 and all("(delivered)" in row for row in outage)
+    # The Tasks created before the breaker opened needed a second attempt: the ticks sent it.
+    assert sum(row[4] == "2" for row in outage) == 3
+    (resent,) = [row for row in rows if row[0] == "400,"]
+    assert resent[5] == "2" and resent[-2:] == ["ok", "204"]
+    assert "receiver back; cron ticks" in result.stdout
     assert port_is_free(RUNNER_PORT)
 
 
@@ -39,7 +47,7 @@ def test_ctrl_c_stops_every_process_the_demo_started() -> None:
     children: list[psutil.Process] = []
     deadline = time.monotonic() + 60
     for line in demo.stdout:
-        if "sending TASK_CREATED" in line:
+        if "scene 1: TASK_CREATED" in line:
             children = psutil.Process(demo.pid).children(recursive=True)
             break
         assert time.monotonic() < deadline
@@ -60,7 +68,7 @@ def test_ctrl_c_while_the_runner_starts_stops_it_too() -> None:
     )
     assert demo.stdout is not None
     for line in demo.stdout:
-        if "starting the Canvas plugin runner" in line:
+        if "starting the plugin runner" in line:
             break
     children: list[psutil.Process] = []
     deadline = time.monotonic() + 20
