@@ -1,4 +1,4 @@
-"""The plugin's variables, read and checked in one place, named as in DESIGN.md.
+"""The plugin's variables, read and checked in one place, named as in the README.
 
 A missing or malformed variable becomes one ConfigError naming it, so the handler can log
 one clear line and send nothing; the message never repeats the variable's value, since

@@ -2,11 +2,12 @@
 
 The plugin's signer and the receiver's verifier both call this module, so the two can
 never drift. It runs inside Canvas's sandbox, hence only `base64.b64encode/b64decode`,
-`hashlib.sha256`, `hmac.new` and `hmac.compare_digest` (see DESIGN.md).
+`hashlib.sha256`, `hmac.new` and `hmac.compare_digest` (what the sandbox allows).
 
 HMAC mode is Standard Webhooks `v1` exactly, so `standardwebhooks` and `svix` verify our
 requests and we verify theirs. JWT mode binds the token to the same request through
-`jti` (= webhook-id), `iat` (= webhook-timestamp) and `request_body_sha256`.
+`jti` (= webhook-id), `iat` (= webhook-timestamp) and `request_body_sha256`. The scheme,
+with worked examples to recompute: docs/wire-format.md.
 """
 
 from __future__ import annotations
