@@ -1,17 +1,27 @@
-"""Print the JSON Schema of payload v1 (the envelope and the Task inside it)."""
+"""Print the JSON Schema of a payload format: envelope v1 (default) or fhir-notification."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from ..tools.notification_schema import notification_schema_text
 from ..tools.payload_schema import schema_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """No options: the schema is the one committed as schema/payload-v1.schema.json."""
+    """The schemas are the ones committed in schema/ (payload-v1, fhir-notification-v1)."""
+    parser.add_argument(
+        "--format",
+        choices=("envelope", "fhir-notification"),
+        default="envelope",
+        help="which PAYLOAD_FORMAT's schema to print (default: envelope)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.stdout.write(schema_text())
+    if args.format == "fhir-notification":
+        sys.stdout.write(notification_schema_text())
+    else:
+        sys.stdout.write(schema_text())
     return 0

@@ -1,5 +1,6 @@
-"""Audit payload files offline: the same envelope checks, Task rules and fhir.resources
-validation a receiver applies, without any signature (for that: `verify`).
+"""Audit payload files offline: the same format checks (envelope or FHIR notification),
+Task rules and fhir.resources validation a receiver applies, without any signature (for
+that: `verify`).
 
 Each file is a bare body or a captured request. The result line names the file and what
 was wrong, never any Task content.
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..receiver.capture import CaptureFormatError, is_capture, parse_capture
-from ..receiver.envelope import parse_envelope
 from ..receiver.errors import WebhookVerificationError
+from ..receiver.notification import parse_body, validate_resource
 from ..receiver.task_model import validate_task
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -30,10 +31,19 @@ class AuditResult:
 
 
 def audit_body(body: bytes) -> str:
-    """`<type> Task/<id>` for a valid payload; raises WebhookVerificationError otherwise."""
-    document = parse_envelope(body)
-    validate_task(document["data"])
-    return str(document["type"]) + "  Task/" + str(document["data"].get("id", "-"))
+    """`<type> Task/<id>` (and the format, included resources and gaps, when there are
+    any) for a valid payload of either format; raises WebhookVerificationError otherwise."""
+    parsed = parse_body(body)
+    validate_task(parsed.task)
+    for resource in parsed.included:
+        validate_resource(resource)
+    line = parsed.type + "  Task/" + str(parsed.task.get("id", "-"))
+    if parsed.format != "envelope":
+        line += "  " + parsed.format + " event-number " + str(parsed.event_number)
+    if parsed.included or parsed.not_included:
+        line += "  included " + str(len(parsed.included))
+        line += "  not included " + str(len(parsed.not_included))
+    return line
 
 
 def audit_file(path: Path) -> AuditResult:

@@ -79,6 +79,26 @@ def payload_schema() -> dict[str, Any]:
             },
             "source": {"type": "string", "pattern": "^https://[a-z0-9-]+\\.canvasmedical\\.com$"},
             "data": task_schema(),
+            # Additive v1 fields, present only when INCLUDE is set: older receivers ignore them.
+            "included": {
+                "type": "array",
+                "description": "INCLUDE only: the referenced resources, as read",
+                "items": {"type": "object", "required": ["resourceType", "id"]},
+            },
+            "not_included": {
+                "type": "array",
+                "description": "INCLUDE only: the references that could not be read, and why",
+                "items": {
+                    "type": "object",
+                    "required": ["include", "reference", "reason"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "include": {"type": "string"},
+                        "reference": {"type": "string"},
+                        "reason": {"type": "string"},
+                    },
+                },
+            },
         },
     }
 
