@@ -18,10 +18,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Local runs of the enriched-webhook plugin in the real Canvas plugin runner.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    commands.add_parser(
+    demo = commands.add_parser(
         "demo", help="every fixture Task through the plugin runner, local FHIR and a receiver"
     )
-    args = parser.parse_args(argv)
+    demo.add_argument(
+        "--ui", action="store_true", help="the Webhook deliveries page in a browser instead"
+    )
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "demo" and args.ui:
+        from .ui_demo import main as ui_demo_main
+
+        return ui_demo_main(rest)
+    if rest:
+        parser.error("unrecognized arguments: " + " ".join(rest))
     if args.command == "demo":
         from .demo import main as demo_main
 
