@@ -6,9 +6,9 @@ needs nothing beyond the base install, and bounds what an attacker can hold:
 
 - a deep accept backlog (1,024), so bursts of new connections wait in the kernel
   instead of being dropped and retried after a second;
-- connections wait for their headers in one thread (the header gate, a selector loop):
-  a request gets a thread only once its headers are in, so slow clients cost a socket
-  each, not a thread, and never delay the GIL for good requests;
+- connections are read in one thread (the header gate, a selector loop) until the whole
+  request is in; a small pool of request threads then verifies and answers. Slow
+  clients cost a socket each, not a thread, and never delay good requests;
 - a deadline for the request line and headers (`header_timeout`) and one for the body
   (`body_timeout`), whatever the pace of the bytes, so a client trickling one byte a
   second is cut off at the deadline, not kept alive by each byte;
@@ -39,6 +39,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -60,6 +61,8 @@ from .verifier import Verifier
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 30.0
+# Threads verifying and handling whole requests; they wait only on Redis, never on clients.
+DEFAULT_WORKERS = 16
 LISTEN_BACKLOG = 1024
 # A request line and headers larger than this are not a webhook delivery.
 MAX_HEADER_BYTES = 64 * 1024
@@ -128,25 +131,50 @@ class _DeadlineSocketReader(io.RawIOBase):
 
 
 class _Waiting:
-    """A connection whose request headers are not complete yet."""
+    """A connection whose request has not fully arrived: headers, then `needed` bytes."""
 
-    __slots__ = ("address", "buffer", "deadline")
+    __slots__ = ("address", "buffer", "deadline", "drained", "draining", "needed")
 
     def __init__(self, address: Any, buffer: bytes, deadline: float) -> None:
         self.address = address
         self.buffer = bytearray(buffer)
         self.deadline = deadline
+        self.needed: int | None = None  # the whole request's size, once the headers are in
+        self.draining = False  # refused: read and discard until the client stops or too much
+        self.drained = 0
+
+
+def body_size(head: bytes, max_body_bytes: int) -> int | None:
+    """The body's length as one well-formed Content-Length within the limit, else None.
+
+    None hands the request over at once, headers only: the request thread refuses it
+    (411, 400 or 413) without waiting for a body.
+    """
+    lengths = []
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"transfer-encoding":
+            return None
+        if name == b"content-length":
+            lengths.append(value.strip())
+    if len(lengths) != 1 or not lengths[0].isdigit() or len(lengths[0]) > 18:
+        return None
+    size = int(lengths[0])
+    return size if size <= max_body_bytes else None
 
 
 class _HeaderGate:
-    """One thread waits for the headers of every connection; a request gets a thread
-    only once its headers are complete.
+    """One thread reads every connection until its request is whole (headers, then a body
+    of the declared length); only then does a pooled request thread take it.
 
     A thread per connection lets 2,000 clients trickling a byte a second wake 2,000
     threads a second, and every good request queues behind them for the GIL (p99 of
-    hundreds of ms). Here they cost one `recv` each in this loop. The gate also holds
-    the connection count: when full, the connection that has waited longest for its
-    headers is closed to make room; if none is waiting, the new one is answered 503.
+    hundreds of ms). Here they cost one `recv` each in this loop, and request threads
+    never wait for a client, so a few serve everything. The gate also holds the
+    connection count: when full, the connection that has waited longest is closed to
+    make room; if none is waiting, the new one is answered 503. And it drains refused
+    bodies before closing, so the client reads its 413 instead of a reset.
     """
 
     def __init__(self, server: WebhookServer) -> None:
@@ -156,10 +184,13 @@ class _HeaderGate:
         self._wake_reader.setblocking(False)
         self._wake_writer.setblocking(False)
         self._selector.register(self._wake_reader, selectors.EVENT_READ, None)
-        self._incoming: deque[tuple[socket.socket, Any, bytes, bool]] = deque()
+        self._incoming: deque[tuple[socket.socket, Any, bytes, bool, bool]] = deque()
         self._waiting: dict[socket.socket, _Waiting] = {}  # oldest first
         self._busy = 0  # connections a request thread holds
         self._lock = threading.Lock()
+        # Requests arrive whole, so a request thread never waits for a client: a few
+        # threads serve any number of connections.
+        self._workers = ThreadPoolExecutor(server.workers, thread_name_prefix="webhook-request")
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="webhook-header-gate", daemon=True)
         self._thread.start()
@@ -168,9 +199,16 @@ class _HeaderGate:
     def open_connections(self) -> int:
         return len(self._waiting) + self._busy
 
-    def admit(self, sock: socket.socket, address: Any, buffered: bytes, returning: bool) -> None:
-        """A new connection, or one back from a request thread (keep-alive); any thread."""
-        self._incoming.append((sock, address, buffered, returning))
+    def admit(
+        self,
+        sock: socket.socket,
+        address: Any,
+        buffered: bytes,
+        returning: bool,
+        drain: bool = False,
+    ) -> None:
+        """A new connection, or one back from a request thread (keep-alive, or to drain)."""
+        self._incoming.append((sock, address, buffered, returning, drain))
         self._wake()
 
     def release(self) -> None:
@@ -182,6 +220,7 @@ class _HeaderGate:
         self._stopping = True
         self._wake()
         self._thread.join(timeout=10)
+        self._workers.shutdown(wait=False)
 
     def _wake(self) -> None:
         try:
@@ -217,7 +256,7 @@ class _HeaderGate:
 
     def _take_incoming(self) -> None:
         while self._incoming:
-            sock, address, buffered, returning = self._incoming.popleft()
+            sock, address, buffered, returning, drain = self._incoming.popleft()
             if returning:
                 with self._lock:
                     self._busy = self._busy - 1
@@ -225,12 +264,12 @@ class _HeaderGate:
                 _refuse_busy(sock)
                 continue
             deadline = time.monotonic() + self._server.header_timeout
-            self._waiting[sock] = _Waiting(address, buffered, deadline)
+            self._waiting[sock] = waiting = _Waiting(address, buffered, deadline)
+            waiting.draining = drain
             sock.setblocking(False)
-            if b"\r\n\r\n" in buffered:
-                self._dispatch(sock)  # a pipelined request, already complete
-            else:
-                self._selector.register(sock, selectors.EVENT_READ, True)
+            self._selector.register(sock, selectors.EVENT_READ, True)
+            if buffered:
+                self._consume(sock, b"")  # a pipelined next request: maybe already whole
 
     def _read(self, sock: socket.socket) -> None:
         waiting = self._waiting.get(sock)
@@ -245,8 +284,18 @@ class _HeaderGate:
         if not data:
             self._drop(sock)  # the client left: nothing to answer, nothing to log
             return
+        if waiting.draining:
+            waiting.drained = waiting.drained + len(data)
+            if waiting.drained > DRAIN_LIMIT_BYTES:
+                self._drop(sock)
+            return
+        self._consume(sock, data)
+
+    def _consume(self, sock: socket.socket, data: bytes) -> None:
+        """Add `data`; hand the request over once its headers and body are all in."""
+        waiting = self._waiting[sock]
         start = max(0, len(waiting.buffer) - 3)
-        waiting.buffer += data
+        waiting.buffer = waiting.buffer + data  # the sandbox linter refuses `+=` here too
         if waiting.buffer.find(b"\r\n\r\n", start) != -1:
             self._selector.unregister(sock)
             self._dispatch(sock)
@@ -257,20 +306,15 @@ class _HeaderGate:
         waiting = self._waiting.pop(sock)
         with self._lock:
             self._busy = self._busy + 1
-        worker = threading.Thread(
-            target=self._server.handle_connection,
-            args=(sock, waiting.address, bytes(waiting.buffer)),
-            name="webhook-request",
-            daemon=True,
+        self._workers.submit(
+            self._server.handle_connection, sock, waiting.address, bytes(waiting.buffer)
         )
-        worker.start()
 
     def _expire(self) -> None:
         now = time.monotonic()
         for sock, waiting in list(self._waiting.items()):
-            if waiting.deadline > now:
-                break  # the same timeout for all: the rest arrived later
-            self._drop(sock)
+            if waiting.deadline <= now:
+                self._drop(sock)
 
     def _evict(self) -> bool:
         for sock in self._waiting:
@@ -321,8 +365,11 @@ class WebhookServer(socketserver.TCPServer):
         header_timeout: float = DEFAULT_HEADER_TIMEOUT,
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
         max_connections: int | None = None,
+        workers: int = DEFAULT_WORKERS,
+        handler_class: type[WebhookRequestHandler] | None = None,
     ) -> None:
-        super().__init__(address, WebhookRequestHandler)
+        self._handler_class = handler_class or WebhookRequestHandler
+        super().__init__(address, self._handler_class)
         self.verifier = verifier
         self.max_body_bytes = max_body_bytes
         self.on_event = on_event
@@ -333,6 +380,7 @@ class WebhookServer(socketserver.TCPServer):
         self.max_connections = (
             max_connections if max_connections is not None else default_max_connections()
         )
+        self.workers = workers
         self._gate = _HeaderGate(self)
         self._thread: threading.Thread | None = None
 
@@ -375,13 +423,20 @@ class WebhookServer(socketserver.TCPServer):
     def handle_connection(self, sock: socket.socket, address: Any, buffered: bytes) -> None:
         """A request thread: one request, then the connection goes back to the gate or closes."""
         leftover: bytes | None = None
+        drain = False
         try:
             sock.setblocking(True)
-            handler = WebhookRequestHandler(sock, address, self, buffered)
-            leftover = handler.leftover
+            handler = self._handler_class(sock, address, self, buffered)
+            leftover, drain = handler.leftover, handler.drain
         except Exception:
             self.handle_error(sock, address)
-        if leftover is None:
+        if drain:
+            try:
+                sock.shutdown(socket.SHUT_WR)  # the answer is complete: no more from us
+            except OSError:
+                pass
+            self._gate.admit(sock, address, b"", returning=True, drain=True)
+        elif leftover is None:
             self._gate.release()
             self.shutdown_request(sock)
         else:
@@ -440,6 +495,7 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
     ) -> None:
         self._buffered = buffered
         self.leftover: bytes | None = None  # bytes of a next request, when the connection stays
+        self.drain = False  # read the rest of a refused body away before closing
         super().__init__(request, client_address, server)
 
     def setup(self) -> None:
@@ -522,21 +578,16 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
         return body
 
     def _discard_body(self, answer: WebhookAnswer) -> None:
-        """After a refusal before the body: read a small one away, else close."""
+        """After a refusal before the body: close; the gate drains a body that is not huge.
+
+        Closing with unread bytes makes the kernel reset the connection, which can destroy
+        the answer before the client reads it; the gate reads them away instead (as a
+        lingering close), so the request thread never waits for the client.
+        """
         self.close_connection = True
-        if answer.verdict != "PayloadTooLarge":
-            return
-        remaining = declared_length(str(self.headers.get("content-length", "")))
-        if remaining > DRAIN_LIMIT_BYTES:
-            return
-        try:
-            while remaining > 0:
-                chunk = self.rfile.read(min(remaining, 65536))
-                if not chunk:
-                    return
-                remaining = remaining - len(chunk)
-        except OSError:
-            return
+        if answer.verdict == "PayloadTooLarge":
+            declared = declared_length(str(self.headers.get("content-length", "")))
+            self.drain = declared <= DRAIN_LIMIT_BYTES
 
     def _send(self, answer: WebhookAnswer) -> None:
         payload = answer.content

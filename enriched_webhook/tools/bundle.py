@@ -35,7 +35,11 @@ def bundle_name(prefix: str) -> str:
 def rewrite_manifest(manifest_path: Path, name: str) -> None:
     manifest = json.loads(manifest_path.read_text())
     manifest["name"] = name
-    for component in manifest.get("components", {}).get("handlers", []):
+    if "custom_data" in manifest:
+        # The outbox's namespace is the organisation's own: `<org>__enriched_webhook`.
+        manifest["custom_data"]["namespace"] = name
+    components = manifest.get("components", {})
+    for component in components.get("handlers", []) + components.get("applications", []):
         module, _, cls = component["class"].partition(":")
         if module.split(".")[0] != PACKAGE_NAME:
             raise BundleError("a handler outside the package: " + component["class"])

@@ -86,11 +86,14 @@ def test_bundle_writes_a_validating_plugin_in_its_own_git_repository(tmp_path: P
     package = out / "acme__enriched_webhook"
     manifest = json.loads((package / "CANVAS_MANIFEST.json").read_text())
     assert manifest["name"] == "acme__enriched_webhook"
-    classes = [h["class"] for h in manifest["components"]["handlers"]]
-    assert classes == [
-        "acme__enriched_webhook.handlers.task_events:TaskWebhookHandler",
-        "acme__enriched_webhook.handlers.jwks_api:JwksRoute",
-    ]
+    assert manifest["custom_data"] == {
+        "namespace": "acme__enriched_webhook",
+        "access": "read_write",
+    }
+    components = manifest["components"]
+    classes = [h["class"] for h in components["handlers"] + components.get("applications", [])]
+    assert classes and all(c.startswith("acme__enriched_webhook.handlers.") for c in classes)
+    assert "acme__enriched_webhook.handlers.task_events:TaskWebhookHandler" in classes
     assert not (package / "tools").exists() and not (package / "verify.py").exists()
     assert not (package / "receiver").exists() and not (package / "cli").exists()
     log = subprocess.run(
@@ -103,7 +106,7 @@ def test_bundle_writes_a_validating_plugin_in_its_own_git_repository(tmp_path: P
     assert status.stdout == ""
     validated = validate(package)
     assert validated.returncode == 0, validated.stdout
-    assert "All 2 handler(s) load cleanly" in validated.stdout
+    assert f"All {len(classes)} handler(s) load cleanly" in validated.stdout
 
 
 @pytest.mark.parametrize("prefix", ["Acme", "1acme", "acme__x", "a-b", ""])
