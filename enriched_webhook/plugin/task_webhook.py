@@ -52,7 +52,7 @@ class EventOutcome:
         parts.append("outcome=" + self.outcome)
         if self.status is not None:
             parts.append("status=" + str(self.status))
-        for name in ("read", "build", "send", "total"):
+        for name in ("read", "include", "build", "send", "total"):
             if name in self.timings_ms:
                 parts.append(name + "_ms=" + str(round(self.timings_ms[name], 3)))
         if self.reason:
@@ -74,53 +74,46 @@ def handle_task_event(
 ) -> EventOutcome:
     """Run one event; `reader` is injectable for tests that share a token cache."""
     started = time.perf_counter()
-    result = EventOutcome(event=event_name, task_id=_safe_id(target_id))
+    task_id = _safe_id(target_id)
     try:
         settings = load_settings(secrets, environment)
     except ConfigError as error:
-        result.outcome = "config-error"
-        result.reason = str(error)
-        return result
+        return EventOutcome(event_name, task_id, "config-error", str(error))
     if event_name not in settings.events:
-        result.outcome = "skipped"
-        result.reason = "event not enabled in EVENTS"
-        return result
-    if result.task_id == "<invalid>":
-        result.outcome = "invalid-target"
-        result.reason = "the event's target is not a FHIR id"
-        return result
-    result.mode = settings.signing_mode if settings.jwt is None else settings.jwt.algorithm
+        return EventOutcome(event_name, task_id, "skipped", "event not enabled in EVENTS")
+    if task_id == "<invalid>":
+        reason = "the event's target is not a FHIR id"
+        return EventOutcome(event_name, task_id, "invalid-target", reason)
+    mode = settings.signing_mode if settings.jwt is None else settings.jwt.algorithm
     try:
-        store_and_send(settings, event_name, result, reader)
+        result = store_and_send(settings, event_name, task_id, reader)
     except ConfigError as error:
-        result.outcome = "config-error"
-        result.reason = str(error)
+        result = EventOutcome(event_name, task_id, "config-error", str(error))
+    result.mode = mode
     result.timings_ms["total"] = (time.perf_counter() - started) * 1000
     return result
 
 
 def store_and_send(
-    settings: PluginSettings,
-    event_name: str,
-    result: EventOutcome,
-    reader: FhirTaskReader | None,
-) -> None:
+    settings: PluginSettings, event_name: str, task_id: str, reader: FhirTaskReader | None
+) -> EventOutcome:
+    """Store the event in the outbox, then make the first attempt unless the breaker is open."""
     now = time.time()
     token = new_claim_token()
     source = reader if reader is not None else FhirTaskReader(settings)
-    intake = intake_event(settings, event_name, result.task_id, "event", source, now, token)
-    result.timings_ms.update(intake.timings_ms)
+    intake = intake_event(settings, event_name, task_id, "event", source, now, token)
+    result = EventOutcome(event_name, task_id, timings_ms=dict(intake.timings_ms))
     if intake.row is not None:
         result.msg_id = intake.row.webhook_id
     if intake.outcome != "stored":
         result.outcome = {"reading": "read-retry"}.get(intake.outcome, intake.outcome)
         result.reason = intake.reason
-        return
+        return result
     if breaker.view(settings, now).opened:
         update_claimed(intake.row.dbid, token, {"next_attempt_at": now})
         result.outcome = "stored"
         result.reason = "receiver circuit open: the cron tick delivers it"
-        return
+        return result
     sent = time.perf_counter()
     outcome = attempt(settings, intake.row, token, settings.delivery.first_attempt_timeouts)
     result.timings_ms["send"] = (time.perf_counter() - sent) * 1000
@@ -128,3 +121,4 @@ def store_and_send(
     result.outcome = {"pending": "retry-scheduled"}.get(outcome.state, outcome.state)
     if outcome.state != "delivered":
         result.reason = outcome.error or "not delivered"
+    return result
