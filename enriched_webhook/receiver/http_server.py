@@ -294,13 +294,25 @@ class _HeaderGate:
     def _consume(self, sock: socket.socket, data: bytes) -> None:
         """Add `data`; hand the request over once its headers and body are all in."""
         waiting = self._waiting[sock]
-        start = max(0, len(waiting.buffer) - 3)
-        waiting.buffer = waiting.buffer + data  # the sandbox linter refuses `+=` here too
-        if waiting.buffer.find(b"\r\n\r\n", start) != -1:
+        # canvas validate lints every file of the package: no augmented attribute assignment.
+        waiting.buffer = waiting.buffer + data
+        if waiting.needed is None:
+            start = max(0, len(waiting.buffer) - len(data) - 3) if data else 0
+            end = waiting.buffer.find(b"\r\n\r\n", start)
+            if end == -1:
+                if len(waiting.buffer) > MAX_HEADER_BYTES:
+                    self._drop(sock)
+                return
+            size = body_size(bytes(waiting.buffer[:end]), self._server.max_body_bytes)
+            if size is None:
+                self._selector.unregister(sock)
+                self._dispatch(sock)
+                return
+            waiting.needed = end + 4 + size
+            waiting.deadline = time.monotonic() + self._server.body_timeout
+        if len(waiting.buffer) >= waiting.needed:
             self._selector.unregister(sock)
             self._dispatch(sock)
-        elif len(waiting.buffer) > MAX_HEADER_BYTES:
-            self._drop(sock)
 
     def _dispatch(self, sock: socket.socket) -> None:
         waiting = self._waiting.pop(sock)
@@ -451,31 +463,14 @@ class WebhookServer(socketserver.TCPServer):
 
 
 def serve(
-    verifier: Verifier,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    on_event: EventHandler | None = None,
-    log: LogSink | None = None,
-    capture: CaptureWriter | None = None,
-    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
-    body_timeout: float = DEFAULT_BODY_TIMEOUT,
-    max_connections: int | None = None,
+    verifier: Verifier, host: str = "127.0.0.1", port: int = 0, **options: Any
 ) -> WebhookServer:
-    """Start a receiver in the background; port 0 picks a free port (`.server_address`)."""
-    server = WebhookServer(
-        (host, port),
-        verifier,
-        max_body_bytes=max_body_bytes,
-        on_event=on_event,
-        log=log,
-        capture=capture,
-        header_timeout=header_timeout,
-        body_timeout=body_timeout,
-        max_connections=max_connections,
-    )
-    return server.start()
+    """Start a receiver in the background; port 0 picks a free port (`.server_address`).
+
+    `options` are WebhookServer's: max_body_bytes, on_event, log, capture, header_timeout,
+    body_timeout, max_connections, workers, handler_class.
+    """
+    return WebhookServer((host, port), verifier, **options).start()
 
 
 class WebhookRequestHandler(BaseHTTPRequestHandler):

@@ -207,3 +207,28 @@ def test_concurrent_duplicates_are_handled_once(receiver: Receiver) -> None:
         thread.join(timeout=30)
     assert sorted(set(statuses)) <= [200, 204, 409] and statuses.count(204) == 1
     assert len(receiver.handled) == 1
+
+
+def test_a_trickled_body_is_cut_off_and_holds_no_request_thread() -> None:
+    made = Receiver(body_timeout=1.0, workers=2)
+    body, headers = good_request("slow-body")
+    head = request_bytes(b"", headers, f"Content-Length: {len(body)}")
+    trickling = [made.connect() for _ in range(10)]  # more than the 2 request threads
+    try:
+        for sock in trickling:
+            sock.sendall(head + body[:10])
+        # Every request thread is free: a good delivery is answered at once.
+        good_body, good_headers = good_request("beside-slow-body")
+        raw = request_bytes(good_body, good_headers, f"Content-Length: {len(good_body)}")
+        started = time.monotonic()
+        assert status_of(made.exchange(raw)) == 204
+        assert time.monotonic() - started < 0.5
+        time.sleep(1.6)  # past the body deadline
+        for sock in trickling:
+            sock.settimeout(2)
+            assert sock.recv(1) == b""  # closed by the receiver
+        assert [event.id for event in made.handled] == [good_headers["webhook-id"]]
+    finally:
+        for sock in trickling:
+            sock.close()
+        made.server.shutdown()
