@@ -317,7 +317,11 @@ def test_a_runner_killed_mid_tick_loses_nothing(fhir: LocalFhirServer, tmp_path:
         before_restart = sum(receiver.handled.values())
         gate.set_mode(FORWARD)
         with PluginRunner(variables, database=database) as second:
-            until(lambda: len(receiver.handled) == 30, lambda: pause_then_tick(second), 20)
+            until(
+                lambda: {row["state"] for row in rows(second)} == {"delivered"},
+                lambda: pause_then_tick(second),
+                20,
+            )
             listed = rows(second)
             details = [detail(second, row["webhook_id"]) for row in listed]
     arrivals: dict[str, int] = {}
