@@ -2,8 +2,9 @@
 error message, HTTP answer and CLI output is scanned for them.
 
 Paths: delivery in HMAC and JWT modes, FHIR failures (with a sentinel in the error body),
-an invalid Task, a configuration error, the reference receiver refusing tampered and
-invalid requests, and the audit and verify commands on what it captured.
+the cron tick that reads that Task again and sends it, an invalid Task, a configuration
+error, the reference receiver refusing tampered and invalid requests, and the audit and
+verify commands on what it captured.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import pytest
 
 from devtools.fhir_server import LocalFhirServer
 from devtools.fixtures import fixture_tasks
-from devtools.platform_delivery import execute
 from devtools.runner import PluginRunner
 from enriched_webhook.receiver.capture import CaptureWriter
 from enriched_webhook.receiver.http_server import serve
@@ -30,6 +30,7 @@ from enriched_webhook.shared.payload import envelope, serialize
 from enriched_webhook.shared.signature import decode_secrets, signature_header
 from enriched_webhook.verify import Verifier
 from tests.cli.run_cli import cli
+from tests.e2e.test_runner_e2e import tick
 from tests.support import new_key_pair, new_whsec
 
 pytestmark = pytest.mark.runner
@@ -93,12 +94,21 @@ def test_no_sentinel_reaches_any_log_message_or_output(tmp_path: Path) -> None:
         jwt_url = ""
         try:
             url = hmac_receiver.url + "hook"
-            with PluginRunner(fhir.plugin_variables(url, WEBHOOK_SECRET=secret)) as runner:
-                for effect in runner.send_event("TASK_CREATED", "leak-good"):
-                    assert execute(effect).statuses == [204]
+            variables = fhir.plugin_variables(
+                url, WEBHOOK_SECRET=secret, RETRY_SCHEDULE="0,0", FHIR_TIMEOUTS="1,2"
+            )
+            with PluginRunner(variables) as runner:
+                assert runner.send_event("TASK_CREATED", "leak-good") == []
+                assert len(list((tmp_path / "captures").iterdir())) == 1  # delivered
                 assert runner.send_event("TASK_CREATED", "leak-bad") == []
+                # The read fails twice with the sentinel body, then a tick reads and sends
+                # (FHIR_TIMEOUTS small enough for a tick's budget: see test_faults.py).
+                fhir.script_response("/Task/leak-500", 500, FHIR_ERROR_BODY, "text/plain")
                 fhir.script_response("/Task/leak-500", 500, FHIR_ERROR_BODY, "text/plain")
                 assert runner.send_event("TASK_CREATED", "leak-500") == []
+                tick(runner)
+                tick(runner)
+                assert len(list((tmp_path / "captures").iterdir())) == 2
             outputs.append(runner.log_text())
             # The same Task in JWT mode, with the private key as a sentinel too.
             jwt_receiver = serve(
@@ -115,8 +125,7 @@ def test_no_sentinel_reaches_any_log_message_or_output(tmp_path: Path) -> None:
                     JWT_AUDIENCE="https://r.example/hook",
                 )
                 with PluginRunner(variables) as runner:
-                    for effect in runner.send_event("TASK_CREATED", "leak-good"):
-                        assert execute(effect).statuses == [204]
+                    assert runner.send_event("TASK_CREATED", "leak-good") == []
                 outputs.append(runner.log_text())
             finally:
                 jwt_receiver.shutdown()
@@ -158,7 +167,7 @@ def test_no_sentinel_reaches_any_log_message_or_output(tmp_path: Path) -> None:
 
     # The CLI on everything captured: audit, and verify with the right and a wrong secret.
     captured = sorted((tmp_path / "captures").iterdir())
-    assert len(captured) == 3
+    assert len(captured) == 4  # leak-good, leak-500 (after its retried read), two refused
     # The sentinels did travel: the captures (PHI by design, files 0600) carry them.
     assert all(PHI["description"] in path.read_text() for path in captured[:1])
     audit = cli("audit", *(str(p) for p in captured))
