@@ -17,6 +17,7 @@ from typing import Any
 from django.db import IntegrityError
 
 from ..models.outbox import WebhookAttempt, WebhookDelivery
+from ..shared.notification import Included
 from ..shared.payload import EVENT_TYPES, occurred_at, webhook_id
 from ..shared.task_rules import TaskRuleError, check_task
 from .body import build_body
@@ -73,9 +74,8 @@ def _finish_body(
     event_name: str,
     task: dict[str, Any],
     now: float,
-    reader: FhirTaskReader,
+    included: Included,
 ) -> dict[str, Any]:
-    included = read_event_includes(settings, task, reader)
     built = build_body(settings, event_name, task, included, int(row.dbid), now)
     parts = store_body(row.webhook_id, built.body)
     return {
@@ -111,10 +111,15 @@ def intake_event(
     row = create_row(dict(fields, webhook_id=msg_id))
     if row is None:
         return Intake("duplicate", find(msg_id), "this event occurrence is already in the outbox")
-    finish = _finish_body(settings, row, event_name, task, now, reader)
+    include_started = time.perf_counter()
+    included = read_event_includes(settings, task, reader)
+    include_ms = (time.perf_counter() - include_started) * 1000
+    finish = _finish_body(settings, row, event_name, task, now, included)
     WebhookDelivery.objects.filter(dbid=row.dbid).update(**finish)
     row.refresh_from_db()
     intake = Intake("stored", row)
+    if settings.payload.includes:
+        intake.timings_ms["include"] = include_ms  # part of build
     intake.timings_ms["read"] = (read_done - started) * 1000
     intake.timings_ms["build"] = (time.perf_counter() - read_done) * 1000
     return intake
@@ -208,7 +213,8 @@ def complete_read(
         return Intake("duplicate", find(msg_id), "this event occurrence is already in the outbox")
     WebhookAttempt.objects.filter(webhook_id=old_id).update(webhook_id=msg_id)
     row.refresh_from_db()
-    finish = _finish_body(settings, row, row.event, task, now, reader)
+    included = read_event_includes(settings, task, reader)
+    finish = _finish_body(settings, row, row.event, task, now, included)
     WebhookDelivery.objects.filter(dbid=row.dbid).update(
         state="pending", next_attempt_at=now, last_error="", **finish
     )

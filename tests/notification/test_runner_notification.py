@@ -18,6 +18,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from devtools.capture_receiver import CapturedRequest, CaptureReceiver
+from devtools.event_log import event_fields
 from devtools.fhir_server import LocalFhirServer
 from devtools.runner import PluginRunner
 from enriched_webhook.receiver.verifier import Verifier
@@ -125,6 +126,10 @@ def test_every_fixture_task_arrives_as_a_backport_bundle(
         ]
         assert [g["reference"] for g in event.not_included] == [g["request"]["url"] for g in gaps]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    events = [f for f in event_fields(log) if f.get("event") == "TASK_CREATED"]
+    assert [f["outcome"] for f in events] == ["delivered"] * len(TASKS)
+    # INCLUDE's reads are timed on the event line (part of build), only when INCLUDE is set.
+    assert all(("include_ms" in f) == bool(include) for f in events)
     assert_log_is_clean(log)
 
 
