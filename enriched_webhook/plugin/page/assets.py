@@ -110,15 +110,25 @@ JS = r"""
     notice.hidden = false;
   }
 
-  var kept = window.sessionStorage.getItem("deliveries-notice");
-  if (kept) {
-    window.sessionStorage.removeItem("deliveries-notice");
+  // The notice survives the reload in sessionStorage; a frame without storage (a sandboxed
+  // iframe) shows it without reloading instead.
+  function remember(message) {
     try {
-      var parsed = JSON.parse(kept);
-      show(String(parsed.message), Boolean(parsed.error));
+      window.sessionStorage.setItem("deliveries-notice", message);
+      return true;
     } catch (ignored) {
+      return false;
+    }
+  }
+
+  try {
+    var kept = window.sessionStorage.getItem("deliveries-notice");
+    if (kept !== null) {
+      window.sessionStorage.removeItem("deliveries-notice");
       show(kept, false);
     }
+  } catch (ignored) {
+    kept = null;
   }
 
   function post(action, payload) {
@@ -162,9 +172,12 @@ JS = r"""
     }
     enable(false);
     post(action, payload).then(function (data) {
-      var kept = { message: String(data.message || "Done."), error: false };
-      window.sessionStorage.setItem("deliveries-notice", JSON.stringify(kept));
-      window.location.reload();
+      var message = String(data.message || "Done.");
+      if (remember(message)) {
+        window.location.reload();
+      } else {
+        show(message + " Reload the page to see it.", false);
+      }
     }, function (error) {
       enable(true);
       show(error.message || "The action failed.", true);
