@@ -1,8 +1,11 @@
 """Plugin cost inside the real Canvas sandbox, per signing mode: a benchmark, not a test.
 
-Runs `canvas run-plugin` once per mode against the local FHIR server, sends every fixture
-Task several times, and reads the plugin's own per-event log line (read, build, sign,
-total milliseconds; read is the FHIR round trip to 127.0.0.1). Next to it, the round trip
+Runs `canvas run-plugin` once per mode against the local FHIR server, sends a copy of every
+fixture Task per round (each copy its own Task: the outbox sends an event occurrence
+once), and reads the plugin's own per-event log line (read, build, send, total
+milliseconds; read is the FHIR round trip to 127.0.0.1, build includes writing the outbox
+row and body, send is signing, the POST to a local receiver and recording the attempt).
+Next to it, the round trip
 of one event through the runner as the client sees it, and the same for a floor plugin
 that only logs one line: what the runner itself costs per event, before any plugin work.
 Then throughput: events/s through runner + local FHIR + the reference receiver (which
@@ -28,11 +31,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.capture_receiver import CaptureReceiver
+from devtools.event_log import event_fields
 from devtools.fhir_server import LocalFhirServer
-from devtools.fixtures import fixture_tasks
+from devtools.fixtures import FixtureTask, fixture_tasks
 from devtools.load import distinct_tasks, drive
 from devtools.runner import PluginRunner
-from enriched_webhook.plugin.task_webhook import parse_event_line
+from enriched_webhook.receiver.event import VerifiedEvent
 from enriched_webhook.receiver.http_server import serve
 from enriched_webhook.tools.keys import new_hmac_secret, new_key_pair
 from enriched_webhook.verify import Verifier
@@ -41,7 +45,7 @@ MODES = ("hmac", "EdDSA", "ES256", "RS256")
 FLOOR_PLUGIN = Path(__file__).resolve().parent / "floor_plugin" / "webhook_floor"
 FLOOR = "floor"
 WORKER_COUNTS = (1, 2, 5)
-SIGN_BUILD_TARGET_MS = 1.0
+TIMINGS = ("read", "build", "send", "total")
 
 
 def mode_secrets(mode: str) -> dict[str, str]:
@@ -64,9 +68,22 @@ def round_trip(runner: PluginRunner, task_id: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def round_tasks(fhir: LocalFhirServer, rounds: int) -> list[list[FixtureTask]]:
+    """A copy of every fixture per round (and one for the warm-up), served by `fhir`."""
+    copies = [
+        distinct_tasks(fixture, rounds + 1, prefix="bench-" + str(index))
+        for index, fixture in enumerate(fixture_tasks())
+    ]
+    per_round = [[tasks[number] for tasks in copies] for number in range(rounds + 1)]
+    for tasks in per_round:
+        for task in tasks:
+            fhir.add_task(task.body, task.task_id)
+    return per_round
+
+
 def measure(mode: str, fhir: LocalFhirServer, rounds: int) -> dict[str, list[float]]:
     """Per-event timings of one mode (or the floor plugin): the plugin's own and the client's."""
-    fixtures = fixture_tasks()
+    warm_up, *per_round = round_tasks(fhir, rounds)
     timings: dict[str, list[float]] = {"round trip": []}
     with CaptureReceiver() as receiver:
         if mode == FLOOR:
@@ -74,30 +91,30 @@ def measure(mode: str, fhir: LocalFhirServer, rounds: int) -> dict[str, list[flo
         else:
             runner = PluginRunner(fhir.plugin_variables(receiver.url, **mode_secrets(mode)))
         with runner:
-            runner.send_event("TASK_CREATED", fixtures[0].task_id)  # warm-up: token, imports
-            for _ in range(rounds):
-                for fixture in fixtures:
-                    timings["round trip"].append(round_trip(runner, fixture.task_id))
+            runner.send_event("TASK_CREATED", warm_up[0].task_id)  # warm-up: token, imports
+            for tasks in per_round:
+                for task in tasks:
+                    timings["round trip"].append(round_trip(runner, task.task_id))
         log = runner.log_text()
     if mode == FLOOR:
         lines = [line for line in log.splitlines() if "webhook-floor event=" in line]
         timings["total"] = [float(line.rsplit("total_ms=", 1)[1]) for line in lines[1:]]
         return timings
-    for name in ("read", "build", "sign", "total"):
+    for name in TIMINGS:
         timings[name] = []
-    events = [fields for line in log.splitlines() if (fields := parse_event_line(line))]
+    events = event_fields(log)
     # The warm-up event pays one-time costs (RS256: loading the key); shown on its own.
-    timings["first sign"] = [float(events[0]["sign_ms"])]
+    timings["first send"] = [float(events[0]["send_ms"])]
     for fields in events[1:]:
-        if fields.get("outcome") != "queued":
+        if fields.get("outcome") != "delivered":
             raise SystemExit("an event failed during the benchmark: " + str(fields))
-        for name in ("read", "build", "sign", "total"):
+        for name in TIMINGS:
             timings[name].append(float(fields[name + "_ms"]))
     return timings
 
 
 def throughput(fhir: LocalFhirServer, events: int) -> dict[int, float]:
-    """Events/s, HMAC mode, end to end (runner, FHIR read, delivery, verification)."""
+    """Events/s, HMAC mode, end to end (runner, FHIR read, outbox, delivery, verification)."""
     template = fixture_tasks()[0]
     secrets = mode_secrets("hmac")
     found: dict[int, float] = {}
@@ -105,8 +122,14 @@ def throughput(fhir: LocalFhirServer, events: int) -> dict[int, float]:
     for task in tasks:
         fhir.add_task(task.body, task.task_id)
     for workers in WORKER_COUNTS:
+        handled: list[VerifiedEvent] = []  # list.append is atomic: no lock needed
         # A fresh receiver per run: its replay cache would otherwise see every event again.
-        server = serve(Verifier(secrets["WEBHOOK_SECRET"]), port=0, log=lambda line: None)
+        server = serve(
+            Verifier(secrets["WEBHOOK_SECRET"]),
+            port=0,
+            on_event=handled.append,
+            log=lambda line: None,
+        )
         try:
             variables = fhir.plugin_variables(server.url, **secrets)
             environment = {"PLUGIN_RUNNER_MAX_WORKERS": str(workers)}
@@ -115,10 +138,11 @@ def throughput(fhir: LocalFhirServer, events: int) -> dict[int, float]:
                 result = drive(runner, tasks[1:], concurrency=workers)
         finally:
             server.shutdown()
-        if result.delivered != result.sent:
+        delivered = len({event.id for event in handled}) - 1  # less the warm-up event
+        if delivered != result.sent:
             raise SystemExit(
                 "throughput run lost events: "
-                + str(result.delivered)
+                + str(delivered)
                 + " of "
                 + str(result.sent)
                 + " delivered"
@@ -156,40 +180,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print("4. compute() inside the Canvas sandbox, ms per event (median; p99 for total)")
-    print("   read = FHIR GET from 127.0.0.1; round trip = client's HandleEvent call")
-    columns = (
-        "read",
-        "build",
-        "sign",
-        "build+sign",
-        "total",
-        "p99 total",
-        "round trip",
-        "1st sign",
-        "target",
-    )
-    widths = (8, 8, 8, 12, 8, 11, 12, 10, 14)
+    print("   read = FHIR GET from 127.0.0.1; build = body + outbox row; send = sign + POST +")
+    print("   record the attempt; round trip = client's HandleEvent call")
+    columns = ("read", "build", "send", "total", "p99 total", "round trip", "1st send")
+    widths = (8, 8, 8, 8, 11, 12, 10)
     print(f"{'mode':<7}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
-    missed: list[str] = []
     for mode, timings in results.items():
         med = {name: statistics.median(values) for name, values in timings.items()}
         if mode == FLOOR:
             print(
-                f"{'floor':<7}{'':>8}{'':>8}{'':>8}{'':>12}{med['total']:>8.3f}"
-                f"{p99(timings['total']):>11.3f}{med['round trip']:>12.3f}{'':>10}"
-                f"{'(log only)':>14}"
+                f"{'floor':<7}{'':>8}{'':>8}{'':>8}{med['total']:>8.3f}"
+                f"{p99(timings['total']):>11.3f}{med['round trip']:>12.3f}{'  (log only)':>12}"
             )
             continue
-        both = med["build"] + med["sign"]
-        verdict = ""
-        if mode != "RS256":
-            verdict = ("<= " if both <= SIGN_BUILD_TARGET_MS else "MISSED > ") + "1 ms"
-            if both > SIGN_BUILD_TARGET_MS:
-                missed.append(mode + " build+sign " + f"{both:.3f}" + " ms > 1 ms")
         print(
-            f"{mode:<7}{med['read']:>8.3f}{med['build']:>8.3f}{med['sign']:>8.3f}"
-            f"{both:>12.3f}{med['total']:>8.3f}{p99(timings['total']):>11.3f}"
-            f"{med['round trip']:>12.3f}{med['first sign']:>10.3f}{verdict:>14}"
+            f"{mode:<7}{med['read']:>8.3f}{med['build']:>8.3f}{med['send']:>8.3f}"
+            f"{med['total']:>8.3f}{p99(timings['total']):>11.3f}"
+            f"{med['round trip']:>12.3f}{med['first send']:>10.3f}"
         )
     floor_trip = statistics.median(results[FLOOR]["round trip"])
     print()
@@ -207,10 +214,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'workers':<9}{'events/s':>10}{'vs 1 worker':>13}")
         for workers, rate in rates.items():
             print(f"{workers:<9}{rate:>10.1f}{rate / rates[WORKER_COUNTS[0]]:>12.2f}x")
-    print()
-    print("plugin targets: " + ("all met" if not missed else "MISSED:"))
-    for line in missed:
-        print("  " + line)
     return 0
 
 
