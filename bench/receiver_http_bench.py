@@ -108,15 +108,16 @@ def serve_fastapi(port: int, config: dict[str, Any]) -> None:
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:1/0")  # never connected: swapped
     spec = importlib.util.spec_from_file_location("example_app", REPO / "examples/fastapi/app.py")
     assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
+    module: Any = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.verifier = build_verifier(config)
     module.handle = lambda event: None  # the example prints a line per event
 
-    @module.app.post("/ceiling")
     async def ceiling(request: Request) -> Response:
         await request.body()
         return Response(status_code=204)
+
+    module.app.add_api_route("/ceiling", ceiling, methods=["POST"])
 
     uvicorn.run(module.app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -186,7 +187,7 @@ def wrk_script(request: dict[str, Any], folder: Path) -> Path:
 def run_wrk(url: str, script: Path, seconds: float) -> dict[str, float]:
     result = subprocess.run(
         [
-            "wrk",
+            WRK,
             "-t",
             "1",
             "-c",
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("receiver_http_bench needs wrk: apt-get install wrk")
     seconds, rounds = (3.0, 1) if args.quick else (args.seconds, args.rounds)
     pair = new_key_pair("ES256", "bench")
-    configs = {
+    configs: dict[str, dict[str, Any]] = {
         "hmac": {"mode": "hmac", "secret": new_hmac_secret()},
         "es256": {"mode": "es256", "jwks": {"keys": [pair.public_jwk]}},
     }
