@@ -49,6 +49,9 @@ IMPLIED_TARGETS = {"patient": "Patient"}
 DEFAULT_BUDGET_SECONDS = 5.0
 CONNECT_TIMEOUT_SECONDS = 3.0
 MAX_READS = 10
+# References named one by one (read or gap); past this, one gap counts the rest, so the
+# Bundle stays within the receiver's entry limit (receiver/notification.py MAX_ENTRIES).
+MAX_NAMED = 40
 MAX_WORKERS = 6
 
 
@@ -111,6 +114,7 @@ def plan_reads(
     reads: list[tuple[str, str]] = []
     gaps: list[IncludeGap] = []
     seen: set[str] = set()
+    unnamed: dict[str, int] = {}
     prefix = base_url.rstrip("/") + "/"
     for spec in specs:
         for reference in _references(task, spec):
@@ -124,12 +128,16 @@ def plan_reads(
             if path in seen:
                 continue
             seen.add(path)
-            if not literal:
+            if len(reads) + len(gaps) >= MAX_NAMED:
+                unnamed[spec.name] = unnamed.get(spec.name, 0) + 1
+            elif not literal:
                 gaps.append(IncludeGap(spec.name, text, "external-reference"))
             elif len(reads) >= MAX_READS:
                 gaps.append(IncludeGap(spec.name, path, "over-limit"))
             else:
                 reads.append((spec.name, path))
+    for name, count in unnamed.items():
+        gaps.append(IncludeGap(name, str(count) + " more references", "over-limit"))
     return reads, gaps
 
 

@@ -153,16 +153,16 @@ def _status(entry: Any) -> tuple[str, int, str, str]:
     if not isinstance(subscription, dict):
         raise _refuse("subscription is not a Reference")
     code = _value(named["status"][0], "valueCode", "status")
-    if code not in SUBSCRIPTION_STATUSES:
+    if not isinstance(code, str) or code not in SUBSCRIPTION_STATUSES:
         raise _refuse("status is not a subscription-status code")
     kind = _value(named["type"][0], "valueCode", "type")
-    if kind not in NOTIFICATION_TYPES:
+    if not isinstance(kind, str) or kind not in NOTIFICATION_TYPES:
         raise _refuse("type is not a subscription-notification-type code")
     if kind != "event-notification":
         raise _refuse("type is not event-notification (this sender sends no other)")
     topics = named.get("topic", [])
     topic = _value(topics[0], "valueCanonical", "topic") if topics else None
-    if topic not in TOPIC_TYPES:
+    if not isinstance(topic, str) or topic not in TOPIC_TYPES:
         raise _refuse("topic is not one of this sender's topics")
     number, timestamp, focus = _event(named)
     since = named.get("events-since-subscription-start", [])

@@ -13,6 +13,7 @@ import pytest
 
 from devtools.fhir_server import LocalFhirServer
 from enriched_webhook.plugin.includes import (
+    MAX_NAMED,
     MAX_READS,
     parse_includes,
     plan_reads,
@@ -154,6 +155,22 @@ def test_the_same_reference_is_read_once_and_reads_are_bounded() -> None:
     assert reads[0] == ("Task:owner", "Practitioner/p1")
     assert len(reads) == MAX_READS
     assert [g.reason for g in gaps] == ["over-limit"] * 3
+
+
+def test_past_forty_references_one_gap_counts_the_rest() -> None:
+    task = {
+        "resourceType": "Task",
+        "id": "t1",
+        "basedOn": [{"reference": f"ServiceRequest/s{index}"} for index in range(45)],
+        "partOf": [{"reference": f"https://elsewhere.example/Task/{n}"} for n in range(3)],
+    }
+    specs = parse_includes("Task:based-on,Task:part-of")
+    reads, gaps = plan_reads(task, specs, "https://fhir.local")
+    assert len(reads) == MAX_READS and len(reads) + len(gaps) == MAX_NAMED + 2
+    assert [(g.include, g.reference) for g in gaps[-2:]] == [
+        ("Task:based-on", "5 more references"),
+        ("Task:part-of", "3 more references"),
+    ]
 
 
 def test_a_typed_include_follows_only_that_type(fhir: LocalFhirServer) -> None:
