@@ -12,7 +12,9 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
+import jwt
 import pytest
 from standardwebhooks.webhooks import Webhook
 
@@ -369,4 +371,76 @@ def test_jwt_mode_with_a_key_for_another_algorithm_is_a_config_error(fhir: Local
             assert runner.send_event("TASK_CREATED", TASK.task_id) == []
         log = runner.log_text()
     assert "JWT_PRIVATE_KEY: could not be used as a RS256 signing key" in log
+    assert_survived(log)
+
+
+# Timeouts short enough that a claim lapses in a few seconds (claim = the slowest attempt
+# + a read + 5 s: 1 + 1 + 5 = 7 s), so a test can watch what a later tick does.
+SHORT_TIMEOUTS = {
+    "FIRST_ATTEMPT_TIMEOUTS": "0.5,0.5",
+    "RETRY_TIMEOUTS": "0.5,0.5",
+    "FHIR_TIMEOUTS": "0.5,0.5",
+}
+CLAIM_LAPSES_SECONDS = 7.5
+
+
+def test_an_event_stored_under_an_unusable_key_is_sent_once_the_key_is_fixed(
+    fhir: LocalFhirServer, tmp_path: Path
+) -> None:
+    database = tmp_path / "outbox.sqlite3"
+    pem, jwk = new_key_pair("ES256", kid="k")
+    with CaptureReceiver() as receiver:
+        variables = plugin_secrets(
+            fhir, receiver, SIGNING_MODE="jwt", JWT_KEY_ID="k", **SHORT_TIMEOUTS
+        )
+        with PluginRunner(dict(variables, JWT_PRIVATE_KEY=NOT_A_KEY), database=database) as runner:
+            assert runner.send_event("TASK_CREATED", TASK.task_id) == []
+            stored_at = time.monotonic()
+            line = last_line(runner)
+        assert "outcome=config-error" in line and "JWT_PRIVATE_KEY" in line
+        assert receiver.requests == []
+        # The operator fixes the key; the runner restarts on the same outbox.
+        with PluginRunner(dict(variables, JWT_PRIVATE_KEY=pem), database=database) as runner:
+            time.sleep(max(0.0, stored_at + CLAIM_LAPSES_SECONDS - time.monotonic()))
+            tick(runner)
+        log = runner.log_text()
+    (request,) = receiver.requests
+    claims = jwt.decode(
+        request.headers["authorization"].removeprefix("Bearer "),
+        jwt.PyJWK(jwk).key,
+        algorithms=["ES256"],
+        audience=receiver.url,
+    )
+    assert claims["sub"] == "Task/" + TASK.task_id
+    assert json.loads(request.body)["data"] == TASK.task
+    assert "cron outcome=ok" in log and "delivered=1" in log
+    assert_survived(log)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "plugin bug reported to the lead: handlers/outbox_cron.py catches the signer's "
+        "ConfigError as `Exception` and logs 'reason=unexpected ConfigError', not the variable"
+    ),
+)
+def test_a_tick_that_cannot_sign_names_the_variable(fhir: LocalFhirServer) -> None:
+    with CaptureReceiver() as receiver:
+        variables = plugin_secrets(
+            fhir,
+            receiver,
+            SIGNING_MODE="jwt",
+            JWT_KEY_ID="k",
+            JWT_PRIVATE_KEY=NOT_A_KEY,
+            **SHORT_TIMEOUTS,
+        )
+        with PluginRunner(variables) as runner:
+            assert runner.send_event("TASK_CREATED", TASK.task_id) == []
+            time.sleep(CLAIM_LAPSES_SECONDS)  # the row's claim lapses: the tick takes it
+            tick(runner)
+        log = runner.log_text()
+    (line,) = [line for line in log.splitlines() if "enriched-webhook cron " in line]
+    assert "outcome=config-error" in line, line
+    assert "JWT_PRIVATE_KEY: could not be used as a ES256 signing key" in line, line
+    assert receiver.requests == []
     assert_survived(log)
