@@ -21,6 +21,7 @@ import jwt
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import outbox_bench
 import plugin_compute
 import verify_bench
 
@@ -53,7 +54,10 @@ def main() -> int:
     print()
     print("== plugin (real runner, sandbox) ==")
     quick = ["--rounds", "3", "--load-events", "40"]
-    return plugin_compute.main(quick if args.quick else [])
+    status = plugin_compute.main(quick if args.quick else [])
+    print()
+    print("== delivery through the outbox (real runner) ==")
+    return status or outbox_bench.main(["--quick"] if args.quick else [])
 
 
 if __name__ == "__main__":
