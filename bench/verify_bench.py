@@ -28,7 +28,10 @@ import timeit
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # devtools/ beside the package
 
 import jwt
 import standardwebhooks
