@@ -2,5 +2,5 @@
 
 Never imported by the plugin's handlers and left out of the uploaded plugin; the public
 import path is `enriched_webhook.verify`. Run the reference receiver with
-`python -m enriched_webhook.receiver --secret whsec_...`.
+`enriched-webhook receive` (or `python -m enriched_webhook.cli receive`).
 """

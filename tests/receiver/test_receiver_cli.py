@@ -40,6 +40,22 @@ def test_options_build_the_verifier(tmp_path: Path, redis_url: str) -> None:
     args = parse("--jwks", str(jwks_file), "--audience", AUDIENCE, "--redis-url", redis_url)
     verifier = build_verifier(args)  # type: ignore[arg-type]
     assert isinstance(verifier.replay_cache, RedisReplayCache)
+    pool = verifier.replay_cache.client.connection_pool.connection_kwargs
+    assert pool["socket_timeout"] == 1.0 and pool["socket_connect_timeout"] == 1.0
+    args = parse("--secret", secret, "--redis-url", redis_url, "--redis-timeout", "0.25")
+    pool = build_verifier(args).replay_cache.client.connection_pool.connection_kwargs  # type: ignore[arg-type, attr-defined]
+    assert pool["socket_timeout"] == 0.25
+
+
+def test_the_memory_store_size_is_an_option() -> None:
+    """The in-memory store forgets the oldest ids past its size: --memory-ids sets it."""
+    secret = new_whsec()
+    verifier = build_verifier(parse("--secret", secret, "--memory-ids", "2"))  # type: ignore[arg-type]
+    store = verifier.replay_cache
+    for number in range(3):
+        store.mark_handled(f"id-{number}", "t", 60, "d")
+    assert store.handled_digest("id-0") is None and store.handled_digest("id-2") == "d"
+    assert main(["receive", "--port", "0", "--secret", secret, "--memory-ids", "0"]) == 2
 
 
 def test_configuration_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
