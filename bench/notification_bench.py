@@ -58,9 +58,11 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def plugin_run(fhir: LocalFhirServer, count: int, include: str, events: int) -> dict[str, float]:
-    """Medians of one configuration's per-event fields over `events` distinct Tasks."""
-    tasks = distinct_tasks(TEMPLATE, events + 1, prefix="bench" + str(count))
+def plugin_run(
+    fhir: LocalFhirServer, include: str, events: int, prefix: str
+) -> dict[str, list[float]]:
+    """One runner, `events` distinct Tasks: each event's fields and the client round trip."""
+    tasks = distinct_tasks(TEMPLATE, events + 1, prefix=prefix)
     for task in tasks:
         fhir.add_task(task.body, task.task_id)
     with CaptureReceiver() as receiver:
@@ -83,22 +85,32 @@ def plugin_run(fhir: LocalFhirServer, count: int, include: str, events: int) -> 
         raise SystemExit("an event was not delivered during the benchmark")
     if len(receiver.requests) != events + 1:
         raise SystemExit("the receiver did not get every event")
-    result = {
-        name: median([float(f.get(name + "_ms", "0")) for f in fields])
+    found = {
+        name: [float(f.get(name + "_ms", "0")) for f in fields]
         for name in ("read", "include", "build", "total")
     }
-    result["round trip"] = median(round_trips)
-    return result
+    found["round trip"] = round_trips
+    return found
 
 
-def plugin_table(events: int) -> None:
-    results: dict[int, dict[str, float]] = {}
+def plugin_table(events: int, rounds: int) -> None:
+    """Each configuration in `rounds` runner runs, the configurations taking turns, so drift
+    on a shared machine reaches all alike; medians over every event of a configuration."""
+    samples: dict[int, dict[str, list[float]]] = {count: {} for count in INCLUDES}
     with LocalFhirServer() as fhir:
         for resource in fixture_resources():
             fhir.add_resource(resource.path, resource.body)
         fhir.state.read_delay = READ_DELAY_SECONDS
-        for count, include in INCLUDES.items():
-            results[count] = plugin_run(fhir, count, include, events)
+        for round_number in range(rounds):
+            for count, include in INCLUDES.items():
+                prefix = f"bench-{count}-{round_number}"
+                for name, values in plugin_run(fhir, include, events, prefix).items():
+                    samples[count].setdefault(name, []).extend(values)
+    results = {
+        count: {name: median(values) for name, values in found.items()}
+        for count, found in samples.items()
+    }
+    events = events * rounds
     base = results[0]
     print(
         "plugin in the runner, fhir-notification, HMAC, FHIR server +"
@@ -185,11 +197,13 @@ def receiver_table(trials: int, calls: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--events", type=int, default=60, help="events per plugin row")
+    parser.add_argument("--events", type=int, default=20, help="events per runner run")
+    parser.add_argument("--rounds", type=int, default=3, help="runner runs per plugin row")
     parser.add_argument("--trials", type=int, default=21, help="receiver trials per row")
-    parser.add_argument("--quick", action="store_true", help="10 events, 5 trials")
+    parser.add_argument("--quick", action="store_true", help="10 events, 1 round, 5 trials")
+    parser.add_argument("--only", choices=("receiver", "plugin"), help="run one half")
     args = parser.parse_args(argv)
-    events, trials = (10, 5) if args.quick else (args.events, args.trials)
+    events, trials, rounds = (10, 5, 1) if args.quick else (args.events, args.trials, args.rounds)
     print(
         "machine: "
         + platform.platform()
@@ -199,9 +213,11 @@ def main(argv: list[str] | None = None) -> int:
         + platform.python_version()
     )
     print()
-    receiver_table(trials, 200)
-    print()
-    plugin_table(events)
+    if args.only != "plugin":
+        receiver_table(trials, 200)
+        print()
+    if args.only != "receiver":
+        plugin_table(events, rounds)
     return 0
 
 
