@@ -15,6 +15,8 @@ pytestmark = pytest.mark.runner
 def test_a_runner_that_cannot_start_leaves_no_secrets_behind() -> None:
     runner = PluginRunner({"WEBHOOK_SECRET": new_whsec()})
     with socket.socket() as blocker:
+        # A runner stopped just before may leave 50051 in TIME_WAIT: bind anyway.
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         blocker.bind(("127.0.0.1", RUNNER_PORT))
         blocker.listen()
         with pytest.raises(RunnerError, match="port 50051 is in use"):
