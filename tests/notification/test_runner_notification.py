@@ -192,7 +192,7 @@ def test_the_envelope_carries_included_resources_and_names_the_gap(fhir: LocalFh
     ]
 
 
-def test_jwt_mode_signs_the_bundle_as_it_signs_the_envelope(fhir: LocalFhirServer) -> None:
+def test_jwt_mode_signs_every_bundle_as_it_signs_the_envelope(fhir: LocalFhirServer) -> None:
     pair = new_key_pair("ES256", kid="k-notify")
     with CaptureReceiver() as receiver:
         variables = fhir.plugin_variables(
@@ -204,31 +204,30 @@ def test_jwt_mode_signs_the_bundle_as_it_signs_the_envelope(fhir: LocalFhirServe
             INCLUDE=INCLUDE_THREE,
         )
         with PluginRunner(variables) as runner:
-            request = send(runner, receiver, CANVAS.task_id)
+            requests = [send(runner, receiver, fixture.task_id) for fixture in TASKS]
         log = runner.log_text()
-    assert request.headers["content-type"] == CONTENT_TYPE_FHIR
-    token = request.headers["authorization"].removeprefix("Bearer ")
-    claims = jwt.decode(
-        token,
-        jwt.PyJWK(pair.public_jwk).key,
-        algorithms=["ES256"],
-        audience=receiver.url,
-        issuer=SOURCE,
-    )
-    assert claims["sub"] == "Task/" + CANVAS.task_id
-    assert claims["jti"] == request.headers["webhook-id"]
-    assert claims["request_body_sha256"] == hashlib.sha256(request.body).hexdigest()
-    document = loads(request.body)
-    assert_backport_bundle(
-        document,
-        CANVAS.task,
-        "TASK_CREATED",
-        int(document["entry"][0]["resource"]["parameter"][4]["valueString"]),
-        fhir.base_url,
-    )
-    assert len(included_entries(document)) == 3
-    event = Verifier(jwks={"keys": [pair.public_jwk]}, audience=receiver.url).verify(
-        request.body, request.headers
-    )
-    assert [type(m).__name__ for m in event.included] == ["Patient", "Practitioner", "Practitioner"]
+    verifier = Verifier(jwks={"keys": [pair.public_jwk]}, audience=receiver.url, tolerance=600)
+    for request, fixture in zip(requests, TASKS, strict=True):
+        assert request.headers["content-type"] == CONTENT_TYPE_FHIR
+        assert "webhook-signature" not in request.headers
+        token = request.headers["authorization"].removeprefix("Bearer ")
+        claims = jwt.decode(
+            token,
+            jwt.PyJWK(pair.public_jwk).key,
+            algorithms=["ES256"],
+            audience=receiver.url,
+            issuer=SOURCE,
+        )
+        assert claims["sub"] == "Task/" + fixture.task_id
+        assert claims["jti"] == request.headers["webhook-id"]
+        assert claims["request_body_sha256"] == hashlib.sha256(request.body).hexdigest()
+        document = loads(request.body)
+        number = int(document["entry"][0]["resource"]["parameter"][4]["valueString"])
+        assert_backport_bundle(document, fixture.task, "TASK_CREATED", number, fhir.base_url)
+        event = verifier.verify(request.body, request.headers)
+        assert [type(m).__name__ for m in event.included] == [
+            entry["resource"]["resourceType"] for entry in included_entries(document)
+        ]
+    canvas = loads(requests[[f.task_id for f in TASKS].index(CANVAS.task_id)].body)
+    assert len(included_entries(canvas)) == 3
     assert_log_is_clean(log)
