@@ -76,6 +76,7 @@ SEND_RESERVE = 3.0 + 15.0  # RETRY_TIMEOUTS' default: connect + read
 SEND_WINDOW = TICK_BUDGET - SEND_RESERVE
 ROWS_GOAL = 10_000
 PROFILED_TICK = 1
+WINDOW_TIMEOUTS = "1,1"
 MEMORY_ROOT = "/dev/shm"  # noqa: S108 - tmpfs on purpose: SQLite commits without fsync
 
 
@@ -245,7 +246,8 @@ class Bench:
     memory_dir: Path
 
     def runner(self, kind: str) -> PluginRunner:
-        """effect: 84fc746; outbox: breaker held shut; breaker: defaults; disk: on disk.
+        """effect: 84fc746; outbox: breaker held shut; breaker: defaults; disk: on disk;
+        window: RETRY_TIMEOUTS 1,1, so a tick's sends may use 23 of its 25 s, not 7.
 
         All but `disk` keep the runner's SQLite file on tmpfs, where a commit costs no
         fsync: what is left is the statements' own cost, nearer a Postgres round trip than
@@ -257,6 +259,8 @@ class Bench:
         if kind == "outbox":
             # The breaker must not open during the refused and blackholed runs.
             variables["BREAKER_THRESHOLD"] = "1000"
+        if kind == "window":
+            variables["RETRY_TIMEOUTS"] = WINDOW_TIMEOUTS
         if kind == "disk":
             return PluginRunner(variables)
         database = Path(tempfile.mkdtemp(dir=self.memory_dir)) / "canvas_db.sqlite3"
@@ -321,6 +325,7 @@ class CatchUp:
     latency_ms: list[float] = field(default_factory=list)
     profile: dict[str, float] = field(default_factory=dict)
     profiled_tick: int | None = None
+    window_seconds: float = SEND_WINDOW  # the part of a tick's budget its sends may use
 
     def plain_ticks(self) -> list[tuple[float, dict[str, str]]]:
         """The ticks py-spy did not sample (sampling slows the runner), or all if none is."""
@@ -345,7 +350,7 @@ class CatchUp:
         ]
         if full:
             return float(statistics.median(full))
-        return SEND_WINDOW / (self.per_row_ms / 1000)
+        return self.window_seconds / (self.per_row_ms / 1000)
 
     @property
     def measured_rows_per_tick(self) -> bool:
@@ -469,6 +474,8 @@ def catch_up(
 ) -> CatchUp:
     """Part 2: `rows` pending rows stored with the breaker open, then ticks until none is left."""
     found = CatchUp(label=label, rows=rows)
+    if kind == "window":
+        found.window_seconds = TICK_BUDGET - sum(float(v) for v in WINDOW_TIMEOUTS.split(","))
     with bench.runner(kind) as runner:
         pid = pid_of(runner)
         warm_up(bench, runner)
@@ -636,12 +643,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--slow-rows", type=int, help="backlog of the 200 ms and on-disk catch-ups (default 300)"
     )
+    parser.add_argument(
+        "--window-rows",
+        type=int,
+        help="backlog sent with RETRY_TIMEOUTS 1,1: a 23 s sending window (default 4000)",
+    )
+    parser.add_argument("--skip-compute", action="store_true", help="catch-up only")
     parser.add_argument("--py-spy", help="a py-spy executable: profile the first catch-up tick")
     args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 3)
     events = args.events or (10 if args.quick else 60)
     rows = args.rows or (1000 if args.quick else ROWS_GOAL)
     spy = args.py_spy
+    window_rows = args.window_rows if args.window_rows is not None else (0 if args.quick else 4000)
     slow_rows = args.slow_rows if args.slow_rows is not None else (0 if args.quick else 300)
     print(machine_line())
     print(
@@ -649,8 +663,8 @@ def main(argv: list[str] | None = None) -> int:
         " BREAKER_THRESHOLD 5 (1000 for the refused/blackholed rows); HMAC signing"
     )
     with servers() as bench:
-        results = compute_costs(bench, rounds, events)
-        print_compute(results, rounds)
+        if not args.skip_compute:
+            print_compute(compute_costs(bench, rounds, events), rounds)
         runs = [
             catch_up(bench, "local receiver, SQLite on tmpfs", "breaker", rows, FORWARD, 60, spy)
         ]
@@ -668,6 +682,9 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(
                 catch_up(bench, "local receiver, SQLite on disk", "disk", slow_rows, FORWARD, 2)
             )
+        if window_rows:
+            label = "local, tmpfs, RETRY_TIMEOUTS " + WINDOW_TIMEOUTS
+            runs.append(catch_up(bench, label, "window", window_rows, FORWARD, 60))
         print_catch_up(runs)
     return 0
 
