@@ -11,25 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..shared.delivery_contract import DEFAULT_RETRY_SCHEDULE
 from .config_errors import ConfigError
 
-# Seconds to wait before each retry, after the first attempt: 1 min, 5 min, 30 min, 2 h,
-# 5 h, then every 10 h: 13 attempts over about 3.2 days (77.6 h). Svix spans ~28 h, Stripe
-# 3 days: a receiver down over a long weekend still gets every event.
-DEFAULT_RETRY_SCHEDULE = (
-    60,
-    300,
-    1800,
-    7200,
-    18000,
-    36000,
-    36000,
-    36000,
-    36000,
-    36000,
-    36000,
-    36000,
-)
 # compute() makes the first attempt itself: it must not hold a runner thread for long.
 DEFAULT_FIRST_ATTEMPT_TIMEOUTS = (2.0, 5.0)
 # Retries run in the cron tick, which has its own budget, so they may wait longer.

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..shared.delivery_contract import PERMANENT_STATUSES
 from .sender import SendResult
-
-PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 410, 413, 422})
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
+from ..shared.delivery_contract import DEFAULT_HANDLED_TTL_SECONDS
 from ..shared.signature import body_sha256, signature_matches_keyed, signed_prefix
 from .errors import (
     FutureTimestampError,
@@ -111,8 +112,9 @@ class Verifier:
     - `now`: Unix seconds, a number or a callable (tests, offline checks of captures).
     - `validate_task`: False defers parsing until `event.payload`/`event.task` is read.
     - `claim_timeout`: seconds a `process` claim outlives a worker that died holding it.
-    - `handled_ttl`: seconds a handled id is remembered; default twice the tolerance,
-      the longest a copy of the request stays acceptable.
+    - `handled_ttl`: seconds a handled id is remembered; default the sender's retry span
+      (3.2 days) plus a day: the plugin may repeat an event that long (a lost answer, a
+      runner restart, an operator's resend), each time freshly signed.
     - `max_header_length`: longer header values are refused before any work.
     """
 
@@ -163,9 +165,9 @@ class Verifier:
         self._now = _clock(now)
         self.validate_task = validate_task
         self.claim_timeout = claim_timeout
-        # A captured request stays acceptable until its timestamp + tolerance, i.e. for up
-        # to twice the tolerance after it was first seen.
-        self.handled_ttl = handled_ttl if handled_ttl is not None else 2.0 * tolerance
+        # Longer than a captured copy stays acceptable (timestamp + tolerance): the sender
+        # may repeat the event, freshly signed, until its retry schedule is spent.
+        self.handled_ttl = handled_ttl if handled_ttl is not None else DEFAULT_HANDLED_TTL_SECONDS
         if validate_task:
             task_class()  # pay fhir.resources' import at start-up, not on the first request
 

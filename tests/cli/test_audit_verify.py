@@ -231,7 +231,7 @@ def test_verify_bad_input_is_one_line(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    for command in ("demo", "keys", "bundle", "schema", "audit", "verify", "receive"):
+    for command in ("keys", "bundle", "schema", "audit", "verify", "receive"):
         result = cli(command, "--help")
         assert result.returncode == 0 and "usage: enriched-webhook " + command in result.stdout
     assert cli().returncode == 2
