@@ -33,6 +33,10 @@ class OutboxCron(CronTask):
             return []
         try:
             report = run_tick(settings)
+        except ConfigError as error:
+            # A key that loads but cannot sign: name the variable; rows wait, claims lapse.
+            log.error(LOG_PREFIX + ' cron outcome=config-error reason="' + str(error) + '"')
+            return []
         except Exception as error:
             # The type only: messages can carry data. The next tick starts afresh.
             log.error(LOG_PREFIX + " cron outcome=error reason=unexpected " + type(error).__name__)

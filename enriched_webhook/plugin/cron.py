@@ -2,10 +2,12 @@
 
 A tick may fire twice in a minute or skip one, and two may overlap: every step is
 idempotent (rows are claimed before they are touched; catch-up only adds missing rows;
-retention only deletes what is old). Before each network call the tick checks that the
-call's worst case still fits in CRON_TIME_BUDGET (25 s by default), so a tick never holds
-a runner thread much past its budget. Due rows go oldest first. With the breaker open, a
-tick sends one probe; if the receiver answers, the backlog is released and sent.
+retention only deletes what is old). Before each network step but the tick's first, the
+tick checks that the step's worst case still fits in CRON_TIME_BUDGET (25 s by default), so
+a tick lasts at most its budget plus one step's worst case. Task reads may use half the
+budget, so a slow FHIR API never starves the deliveries behind it. Due rows go oldest
+first. With the breaker open, a tick sends one probe; if the receiver answers, the backlog
+is released and sent.
 """
 
 from __future__ import annotations
@@ -87,9 +89,18 @@ def _due(states: list[str], now: float) -> list[int]:
     )
 
 
+def _fits(report: TickReport, cost: float, deadline: float) -> bool:
+    """Whether a step whose worst case is `cost` still fits; the tick's first always does."""
+    if report.read == 0 and report.attempted == 0:
+        return True
+    return time.monotonic() + cost <= deadline
+
+
 def run_tick(settings: PluginSettings) -> TickReport:
     report = TickReport()
-    deadline = time.monotonic() + settings.delivery.tick_budget_seconds
+    started = time.monotonic()
+    deadline = started + settings.delivery.tick_budget_seconds
+    reads_deadline = started + settings.delivery.tick_budget_seconds / 2
     now = time.time()
     report.deleted = retention(settings, now)
     report.caught_up = catch_up(settings, now)
@@ -100,9 +111,9 @@ def run_tick(settings: PluginSettings) -> TickReport:
     claim_for = settings.delivery.claim_seconds
 
     for dbid in _due(["reading"], now):
-        if time.monotonic() + read_cost > deadline:
+        if not _fits(report, read_cost, reads_deadline):
             report.stopped_by_budget = True
-            return report
+            break
         if not claim(dbid, ("reading",), time.time(), claim_for, token):
             continue
         row = WebhookDelivery.objects.get(dbid=dbid)
@@ -120,7 +131,7 @@ def run_tick(settings: PluginSettings) -> TickReport:
             break
         claimed = 0
         for dbid in due:
-            if time.monotonic() + send_cost > deadline:
+            if not _fits(report, send_cost, deadline):
                 report.stopped_by_budget = True
                 return report
             if not claim(dbid, ("pending",), time.time(), claim_for, token):

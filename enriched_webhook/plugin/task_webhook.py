@@ -115,7 +115,14 @@ def store_and_send(
         result.reason = "receiver circuit open: the cron tick delivers it"
         return result
     sent = time.perf_counter()
-    outcome = attempt(settings, intake.row, token, settings.delivery.first_attempt_timeouts)
+    try:
+        outcome = attempt(settings, intake.row, token, settings.delivery.first_attempt_timeouts)
+    except ConfigError as error:
+        # Stored, but the key cannot sign: the row waits (due) until the variable is fixed.
+        update_claimed(intake.row.dbid, token, {})
+        result.outcome = "config-error"
+        result.reason = str(error)
+        return result
     result.timings_ms["send"] = (time.perf_counter() - sent) * 1000
     result.status = outcome.status
     result.outcome = {"pending": "retry-scheduled"}.get(outcome.state, outcome.state)

@@ -232,14 +232,6 @@ def test_receiver_faults_are_retried_on_the_schedule(fhir: LocalFhirServer) -> N
     assert_survived(log)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "plugin bug reported to the lead: plugin/cron.py run_tick prices a read at "
-        "2 x sum(FHIR_TIMEOUTS) = 26 s > CRON_TIME_BUDGET 25 s by default, and returns "
-        "before the send loop, so one due read stalls every retry"
-    ),
-)
 def test_a_failed_read_is_retried_with_the_default_timeouts(fhir: LocalFhirServer) -> None:
     """With default FHIR_TIMEOUTS and CRON_TIME_BUDGET, a due read must not stall the tick."""
     secret = new_whsec()
@@ -417,13 +409,6 @@ def test_an_event_stored_under_an_unusable_key_is_sent_once_the_key_is_fixed(
     assert_survived(log)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "plugin bug reported to the lead: handlers/outbox_cron.py catches the signer's "
-        "ConfigError as `Exception` and logs 'reason=unexpected ConfigError', not the variable"
-    ),
-)
 def test_a_tick_that_cannot_sign_names_the_variable(fhir: LocalFhirServer) -> None:
     with CaptureReceiver() as receiver:
         variables = plugin_secrets(
