@@ -81,7 +81,7 @@ td.wrap{white-space:normal;word-break:break-all}
 .empty{padding:18px;text-align:center;color:var(--muted);border:1px dashed var(--line);border-radius:8px}
 .notice{margin:12px 0 0;padding:9px 12px;border-radius:6px;border:1px solid #9ec5fe;background:#ddf4ff}
 .notice.error{border-color:#ffcecb;background:var(--bad-bg)}
-.notice[hidden]{display:none}
+[hidden]{display:none !important}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:10px 0}
 dl.facts dt{color:var(--muted)}
 dl.facts dd{margin:0}

@@ -332,7 +332,7 @@ def detail_section(detail: dict[str, Any], root: str, actions_enabled: bool) -> 
         ("Task id", element("span", text(detail.get("task_id")), class_="mono")),
         ("Origin", text(detail.get("origin"))),
         ("Event number", text(detail.get("event_number"))),
-        ("Created", text(when(detail.get("created_at")) + " UTC")),
+        ("Created", text(when(detail.get("created_at")))),
         ("Delivered", text(when(detail.get("delivered_at")))),
         ("Attempts", text(detail.get("attempts"))),
         ("Last status", text(status_code(detail.get("last_status")))),
