@@ -22,6 +22,8 @@ from .config import PluginSettings
 from .retry_policy import receiver_is_up
 from .sender import SendResult
 
+SUCCESS_STAMP_SECONDS = 60.0
+
 
 @dataclass(frozen=True)
 class BreakerView:
@@ -62,7 +64,8 @@ def record(settings: PluginSettings, result: SendResult, now: float) -> bool:
         was_open = row.opened_at is not None
         if was_open or row.consecutive_failures:
             rows.update(consecutive_failures=0, open_until=None, opened_at=None)
-        rows.update(last_success_at=now)
+        if row.last_success_at is None or now - row.last_success_at > SUCCESS_STAMP_SECONDS:
+            rows.update(last_success_at=now)  # at most once a minute: not a write per event
         if was_open:
             # The receiver is back: every waiting row is due now, oldest first.
             WebhookDelivery.objects.filter(state="pending", next_attempt_at__gt=now).update(

@@ -11,11 +11,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.transaction import atomic
+
 from . import breaker
 from .config import PluginSettings
 from .outbox_store import delete_body, load_body, record_attempt, update_claimed
-from .retry_policy import verdict
-from .sender import post
+from .retry_policy import Verdict, verdict
+from .sender import SendResult, post
 from .signer import sign_request
 
 
@@ -48,12 +50,28 @@ def attempt(
     result = post(settings.webhook_url, headers, body, timeouts)
     now = time.time()
     decided = verdict(result, number - row.schedule_start, settings.delivery.retry_schedule, now)
+    # The attempt's log entry, the row's new state and the body's removal commit together.
+    with atomic():
+        _record(settings, row, token, number, float(timestamp), result, decided, now)
+    return AttemptOutcome(decided.state, result.status, result.error, result.latency_ms, number)
+
+
+def _record(
+    settings: PluginSettings,
+    row: Any,
+    token: str,
+    number: int,
+    started_at: float,
+    result: SendResult,
+    decided: Verdict,
+    now: float,
+) -> None:
     record_attempt(
         {
             "webhook_id": row.webhook_id,
             "number": number,
             "phase": "send",
-            "started_at": float(timestamp),
+            "started_at": started_at,
             "status": result.status,
             "latency_ms": round(result.latency_ms, 3),
             "error": result.error,
@@ -74,4 +92,3 @@ def attempt(
     if update_claimed(row.dbid, token, fields) and decided.state == "delivered":
         delete_body(row.webhook_id)  # PHI leaves the outbox once delivered
     breaker.record(settings, result, now)
-    return AttemptOutcome(decided.state, result.status, result.error, result.latency_ms, number)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError
+from django.db.transaction import atomic
 
 from ..models.outbox import WebhookAttempt, WebhookDelivery
 from ..shared.notification import Included
@@ -108,15 +109,21 @@ def intake_event(
         )
     read_done = time.perf_counter()
     msg_id = webhook_id(event_name, task_id, occurred_at(task))
-    row = create_row(dict(fields, webhook_id=msg_id))
-    if row is None:
+    if find(msg_id) is not None:  # cheap: a repeated event reads no includes
         return Intake("duplicate", find(msg_id), "this event occurrence is already in the outbox")
     include_started = time.perf_counter()
     included = read_event_includes(settings, task, reader)
     include_ms = (time.perf_counter() - include_started) * 1000
-    finish = _finish_body(settings, row, event_name, task, now, included)
-    WebhookDelivery.objects.filter(dbid=row.dbid).update(**finish)
-    row.refresh_from_db()
+    # The row and its body commit together: a row is never stored without its body.
+    with atomic():
+        row = create_row(dict(fields, webhook_id=msg_id))
+        if row is None:
+            reason = "this event occurrence is already in the outbox"
+            return Intake("duplicate", find(msg_id), reason)
+        finish = _finish_body(settings, row, event_name, task, now, included)
+        WebhookDelivery.objects.filter(dbid=row.dbid).update(**finish)
+    for name, value in finish.items():
+        setattr(row, name, value)
     intake = Intake("stored", row)
     if settings.payload.includes:
         intake.timings_ms["include"] = include_ms  # part of build
@@ -198,25 +205,47 @@ def complete_read(
         )
         return Intake(state, row, reason)
     msg_id = webhook_id(row.event, row.task_id, occurred_at(task))
-    if find(msg_id) is not None:
+    existing = find(msg_id)
+    if existing is not None and existing.dbid != row.dbid:
         delete_rows([row.webhook_id])
-        return Intake("duplicate", find(msg_id), "this event occurrence is already in the outbox")
+        return Intake("duplicate", existing, "this event occurrence is already in the outbox")
+    included = read_event_includes(settings, task, reader)
     old_id = row.webhook_id
-    try:
-        moved = WebhookDelivery.objects.filter(dbid=row.dbid, claim_token=token).update(
-            webhook_id=msg_id
-        )
-    except IntegrityError:
-        moved = 0
-    if moved != 1:
+    # The new id, the attempt log's id, the body and the state change commit together.
+    taken = False
+    with atomic():
+        try:
+            with atomic():
+                moved = WebhookDelivery.objects.filter(dbid=row.dbid, claim_token=token).update(
+                    webhook_id=msg_id
+                )
+        except IntegrityError:
+            taken = True  # another row took this id first: this one is its duplicate
+            moved = 0
+        if moved == 1:
+            _take_new_id(settings, row, old_id, msg_id, task, now, included)
+    if taken:
         delete_rows([old_id])
         return Intake("duplicate", find(msg_id), "this event occurrence is already in the outbox")
-    WebhookAttempt.objects.filter(webhook_id=old_id).update(webhook_id=msg_id)
+    if moved != 1:  # the claim lapsed while reading: whoever holds it now finishes the row
+        return Intake("reading", row, "claim lapsed during the read")
     row.refresh_from_db()
-    included = read_event_includes(settings, task, reader)
+    return Intake("stored", row)
+
+
+def _take_new_id(
+    settings: PluginSettings,
+    row: Any,
+    old_id: str,
+    msg_id: str,
+    task: dict[str, Any],
+    now: float,
+    included: Included,
+) -> None:
+    """Inside complete_read's transaction: re-key the attempt log, store the body."""
+    WebhookAttempt.objects.filter(webhook_id=old_id).update(webhook_id=msg_id)
+    row.webhook_id = msg_id
     finish = _finish_body(settings, row, row.event, task, now, included)
     WebhookDelivery.objects.filter(dbid=row.dbid).update(
         state="pending", next_attempt_at=now, last_error="", **finish
     )
-    row.refresh_from_db()
-    return Intake("stored", row)

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import IntegrityError
 from django.db.models import Q
+from django.db.transaction import atomic
 
 from ..models.outbox import BODY_PART_CHARS, WebhookAttempt, WebhookBodyPart, WebhookDelivery
 
@@ -38,7 +39,8 @@ def find(webhook_id: str) -> Any:
 def create_row(fields: dict[str, Any]) -> Any:
     """A new row, or None if a row with this webhook_id exists (the same event again)."""
     try:
-        return WebhookDelivery.objects.create(**fields)
+        with atomic():  # a savepoint when called inside a transaction
+            return WebhookDelivery.objects.create(**fields)
     except IntegrityError:
         return None
 
@@ -90,7 +92,8 @@ def delete_body(webhook_id: str) -> None:
 def record_attempt(fields: dict[str, Any]) -> bool:
     """Log one attempt; False if that attempt number was already logged (never twice)."""
     try:
-        WebhookAttempt.objects.create(**fields)
+        with atomic():
+            WebhookAttempt.objects.create(**fields)
     except IntegrityError:
         return False
     return True
