@@ -62,6 +62,7 @@ from devtools.runner import PluginRunner
 from enriched_webhook.receiver.http_server import serve
 from enriched_webhook.receiver.verifier import Verifier
 from enriched_webhook.tools.keys import new_hmac_secret
+from enriched_webhook.tools.plugin_files import PLUGIN_PARTS
 
 REPO = Path(__file__).resolve().parents[1]
 # The last plugin that handed delivery to Canvas (HttpRequestEffect), and its files.
@@ -133,14 +134,15 @@ class TaskSource:
         return tasks
 
 
-def effect_plugin(parent: Path) -> Path:
-    """The 84fc746 plugin's files (what its `copy_plugin` gave the runner) under `parent`."""
+def plugin_at(commit: str, parts: tuple[str, ...], parent: Path) -> Path:
+    """The plugin's files at `commit` (what the runner's copy would hold), under `parent`."""
     archive = subprocess.run(
-        ["git", "archive", EFFECT_COMMIT, *("enriched_webhook/" + p for p in EFFECT_PARTS)],  # noqa: S607
+        ["git", "archive", commit, *("enriched_webhook/" + part for part in parts)],  # noqa: S607
         cwd=REPO,
         check=True,
         capture_output=True,
     ).stdout
+    parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(parent, filter="data")
     return parent / "enriched_webhook"
@@ -244,6 +246,7 @@ class Bench:
     tasks: TaskSource
     effect_dir: Path
     memory_dir: Path
+    outbox_dir: Path | None  # None: the working tree's plugin, as `canvas deploy` would get it
 
     def runner(self, kind: str) -> PluginRunner:
         """effect: 84fc746; outbox: breaker held shut; breaker: defaults; disk: on disk;
@@ -262,9 +265,9 @@ class Bench:
         if kind == "window":
             variables["RETRY_TIMEOUTS"] = WINDOW_TIMEOUTS
         if kind == "disk":
-            return PluginRunner(variables)
+            return PluginRunner(variables, plugin_source=self.outbox_dir)
         database = Path(tempfile.mkdtemp(dir=self.memory_dir)) / "canvas_db.sqlite3"
-        return PluginRunner(variables, database=database)
+        return PluginRunner(variables, plugin_source=self.outbox_dir, database=database)
 
 
 def measure_peer(
@@ -618,7 +621,7 @@ def print_catch_up(runs: list[CatchUp]) -> None:
 
 
 @contextmanager
-def servers() -> Iterator[Bench]:
+def servers(plugin_commit: str | None) -> Iterator[Bench]:
     secret = new_hmac_secret()
     receiver = serve(Verifier(secrets=[secret]), port=0, log=lambda line: None)
     try:
@@ -628,8 +631,11 @@ def servers() -> Iterator[Bench]:
             tempfile.TemporaryDirectory(prefix="outbox-bench-") as folder,
             tempfile.TemporaryDirectory(prefix="outbox-bench-", dir=MEMORY_ROOT) as memory,
         ):
-            plugin = effect_plugin(Path(folder))
-            yield Bench(fhir, gate, secret, TaskSource(fhir), plugin, Path(memory))
+            effect = plugin_at(EFFECT_COMMIT, EFFECT_PARTS, Path(folder) / "effect")
+            outbox = None
+            if plugin_commit is not None:
+                outbox = plugin_at(plugin_commit, PLUGIN_PARTS, Path(folder) / "outbox")
+            yield Bench(fhir, gate, secret, TaskSource(fhir), effect, Path(memory), outbox)
     finally:
         receiver.shutdown()
 
@@ -648,6 +654,10 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="backlog sent with RETRY_TIMEOUTS 1,1: a 23 s sending window (default 4000)",
     )
+    parser.add_argument(
+        "--plugin-commit",
+        help="run the outbox plugin as committed at this revision (default: the working tree)",
+    )
     parser.add_argument("--skip-compute", action="store_true", help="catch-up only")
     parser.add_argument("--py-spy", help="a py-spy executable: profile the first catch-up tick")
     args = parser.parse_args(argv)
@@ -662,7 +672,9 @@ def main(argv: list[str] | None = None) -> int:
         "defaults: FIRST_ATTEMPT_TIMEOUTS 2,5; RETRY_TIMEOUTS 3,15; CRON_TIME_BUDGET 25;"
         " BREAKER_THRESHOLD 5 (1000 for the refused/blackholed rows); HMAC signing"
     )
-    with servers() as bench:
+    if args.plugin_commit:
+        print("outbox plugin: commit " + args.plugin_commit)
+    with servers(args.plugin_commit) as bench:
         if not args.skip_compute:
             print_compute(compute_costs(bench, rounds, events), rounds)
         runs = [
