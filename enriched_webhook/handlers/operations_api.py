@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Callable  # noqa: UP035 - the sandbox allows typing, not collections.abc
 
 from canvas_sdk.effects import Effect
 from canvas_sdk.effects.simple_api import JSONResponse, Response
@@ -103,25 +103,25 @@ class OperationsApi(APIKeyAuthMixin, SimpleAPI):
         status = {"not-found": HTTPStatus.NOT_FOUND, "already-delivered": HTTPStatus.CONFLICT}
         return [JSONResponse(result, status_code=status.get(result["result"], HTTPStatus.OK))]
 
-    @api.post("/resend-failed")
-    def resend_failed(self) -> list[Response | Effect]:
+    def _since_action(
+        self, action: Callable[[PluginSettings, float, float], dict[str, Any]]
+    ) -> list[Response | Effect]:
+        """A POST whose body is {"since": ISO time}: resend-failed and backfill."""
         settings = self._settings()
         if settings is None:
             return _error(HTTPStatus.SERVICE_UNAVAILABLE, "the plugin's configuration is invalid")
         since, problem = self._since()
         if since is None:
             return _error(HTTPStatus.BAD_REQUEST, problem)
-        return [JSONResponse(operations.resend_failed(settings, since, time.time()))]
+        return [JSONResponse(action(settings, since, time.time()))]
+
+    @api.post("/resend-failed")
+    def resend_failed(self) -> list[Response | Effect]:
+        return self._since_action(operations.resend_failed)
 
     @api.post("/backfill")
     def backfill(self) -> list[Response | Effect]:
-        settings = self._settings()
-        if settings is None:
-            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "the plugin's configuration is invalid")
-        since, problem = self._since()
-        if since is None:
-            return _error(HTTPStatus.BAD_REQUEST, problem)
-        return [JSONResponse(operations.backfill(settings, since, time.time()))]
+        return self._since_action(operations.backfill)
 
     @api.get("/summary")
     def summary(self) -> list[Response | Effect]:
