@@ -66,6 +66,8 @@ class ScriptedReceiver:
         self.answers: dict[str, int] = {}
         self.handled: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()
+        # The last request per webhook-id, as it arrived (for checks with other verifiers).
+        self.last_request: dict[str, tuple[dict[str, str], bytes]] = {}
         self.lock = threading.Lock()
         self.server = QuietServer(("127.0.0.1", 0), self.handler_class())
         self.thread: threading.Thread | None = None
@@ -98,6 +100,7 @@ class ScriptedReceiver:
         task_id = envelope_task_id(body)
         with self.lock:
             self.requests[task_id] += 1
+            self.last_request[headers.get("webhook-id", "")] = (headers, body)
             scripted = self.answers.get(task_id)
         if scripted is not None:
             return scripted, HOSTILE_ERROR_TEXT
