@@ -116,8 +116,10 @@ def _part(name: str, kind: str, value: Any) -> dict[str, Any]:
 
 
 def _gap_status(gap: IncludeGap) -> str:
-    """The entry's response status: the FHIR API's own, else what a gateway would say."""
-    if gap.status is not None:
+    """The entry's response status: the FHIR API's error status, else what a gateway would
+    say (an answer that was not the resource, as an unusable 200, is a 502: never a 2xx,
+    which would read as a successful entry)."""
+    if gap.status is not None and not 200 <= gap.status < 300:
         return str(gap.status)
     if gap.reason == "timeout":
         return "504"

@@ -355,3 +355,28 @@ def test_an_included_resource_that_fails_r4b_validation_fails_verification() -> 
     assert event.event_number == 9
     with pytest.raises(InvalidPayloadError):
         _ = event.included
+
+
+@pytest.mark.parametrize(
+    ("reason", "status", "wire_status"),
+    [
+        ("http-404", 404, "404"),
+        ("http-500", 500, "500"),
+        ("timeout", None, "504"),
+        ("unreachable", None, "502"),
+        ("not-json", 200, "502"),
+        ("wrong-resource", 200, "502"),
+        ("no-token", None, "502"),
+    ],
+)
+def test_every_gap_kind_reaches_the_receiver_with_its_reason(
+    reason: str, status: int | None, wire_status: str
+) -> None:
+    gap = IncludeGap("Task:owner", "Practitioner/a02cbf2403e140f7bc9a355c6ed420f3", reason, status)
+    built = build_body(NOTIFY, "TASK_CREATED", CANVAS.task, Included((), (gap,)), 1, NOW)
+    document = assert_backport_bundle(loads(built.body), CANVAS.task, "TASK_CREATED", 1, FHIR_BASE)
+    (entry,) = gap_entries(document)
+    assert entry["response"]["status"] == wire_status
+    assert parse_body(built.body.encode()).not_included == [
+        {"reference": gap.reference, "reason": reason}
+    ]
