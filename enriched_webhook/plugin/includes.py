@@ -113,7 +113,8 @@ def plan_reads(
     """(include name, read path) pairs to read, deduplicated, and the gaps known up front."""
     reads: list[tuple[str, str]] = []
     gaps: list[IncludeGap] = []
-    seen: set[str] = set()
+    # The Task itself is already the focus entry; a second entry with its URL is ambiguous.
+    seen: set[str] = {"Task/" + str(task.get("id"))}
     unnamed: dict[str, int] = {}
     prefix = base_url.rstrip("/") + "/"
     for spec in specs:

@@ -128,14 +128,15 @@ def test_only_literal_references_are_followed_and_an_outside_host_is_named() -> 
         "for": {"reference": "Group/g1"},  # Task:patient follows Patients only
         "owner": {"identifier": {"system": "urn:x", "value": "1"}},  # logical: nothing to read
         "requester": {"reference": "https://elsewhere.example/fhir/Practitioner/p1"},
+        "partOf": [{"reference": "Task/t1"}],
         "basedOn": [
             {"reference": "#contained"},
             {"reference": "https://fhir.local/ServiceRequest/s1"},
         ],
     }
-    specs = parse_includes(INCLUDE_THREE + ",Task:based-on")
+    specs = parse_includes(INCLUDE_THREE + ",Task:based-on,Task:part-of")
     reads, gaps = plan_reads(task, specs, "https://fhir.local")
-    assert reads == [("Task:based-on", "ServiceRequest/s1")]
+    assert reads == [("Task:based-on", "ServiceRequest/s1")]  # not Task/t1 itself
     assert [(g.include, g.reference, g.reason) for g in gaps] == [
         ("Task:requester", "https://elsewhere.example/fhir/Practitioner/p1", "external-reference")
     ]
