@@ -22,15 +22,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo", help="every fixture Task through the plugin runner, local FHIR and a receiver"
     )
     demo.add_argument(
-        "--ui", action="store_true", help="the Webhook deliveries page in a browser instead"
+        "--ui",
+        action="store_true",
+        help="the Webhook deliveries page in a browser instead (demo --ui --help: its options)",
     )
-    args, rest = parser.parse_known_args(argv)
-    if args.command == "demo" and args.ui:
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["demo"] and "--ui" in given:
         from .ui_demo import main as ui_demo_main
 
-        return ui_demo_main(rest)
-    if rest:
-        parser.error("unrecognized arguments: " + " ".join(rest))
+        return ui_demo_main([arg for arg in given[1:] if arg != "--ui"])
+    args = parser.parse_args(given)
     if args.command == "demo":
         from .demo import main as demo_main
 
