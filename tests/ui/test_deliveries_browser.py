@@ -25,7 +25,7 @@ from devtools.outbox_client import api, insert_tasks, tick
 from devtools.ui_demo import HOSTILE_ERROR_TEXT
 from enriched_webhook.receiver.verifier import Verifier
 
-from .conftest import API_KEY, Stack
+from .conftest import API_KEY, APPLICATION, Stack, register_application
 from .sample_rows import SCRIPT
 
 pytestmark = pytest.mark.runner
@@ -193,6 +193,12 @@ def test_the_page_in_chromium(stack: Stack, browser: Any, tmp_path: Path) -> Non
     states = dict(page_rows(page))
     assert all(states[webhook_id] == "delivered" for webhook_id in remaining)
     assert all(receiver.handled[webhook_id] == 1 for webhook_id in remaining)
+    # No failed delivery left: the app's badge is cleared (0), not left at its old count.
+    register_application(runner.database)
+    (badge,) = runner.send_event(
+        "APPLICATION__GET_NOTIFICATION_BADGE", APPLICATION, {"staff": {"id": "staff-1"}}
+    )
+    assert badge.payload["data"]["count"] == 0
 
     # A hostile filter value comes back as text: no script runs, no element is injected.
     page.goto(gateway.page_url + "?task_id=" + SCRIPT.replace("<", "%3C").replace(">", "%3E"))
