@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -46,7 +45,7 @@ def page_url() -> str:
 
 
 def iso_now(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(operations.iso(now))
 
 
 class DeliveriesApplication(Application):
@@ -309,10 +308,9 @@ def resend_message(webhook_id: str, result: dict[str, Any]) -> str:
 
 def parse_day(value: object) -> float | None:
     """`YYYY-MM-DD` (a date input's value) as the Unix time of that day's start, UTC."""
-    if not isinstance(value, str) or len(value) != 10:
+    if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
         return None
     try:
-        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+        return operations.parse_time(value)
     except ValueError:
         return None
-    return day.timestamp()
