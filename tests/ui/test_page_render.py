@@ -209,3 +209,16 @@ def test_csrf_tokens_are_per_staff_member_and_day() -> None:
     assert other is not None and not csrf_valid(other, "staff-1", token, NOW)
     assert csrf_key({}) is None
     assert "whsec_x" not in token
+
+
+def test_the_receiver_pill_says_what_the_summary_knows() -> None:
+    def pill(values: dict[str, object]) -> str:
+        return views.page_header(values, "./", True)
+
+    assert "receiver: unknown" in pill({})
+    assert "receiver: accepting" in pill(summary())
+    assert "receiver: circuit open" in pill(summary(breaker_open=True))
+    strip = views.summary_strip(
+        summary(breaker_open=True, breaker_open_until="2026-11-29T14:05:00Z")
+    )
+    assert "open until Nov 29 14:05" in strip

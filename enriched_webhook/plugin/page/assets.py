@@ -74,7 +74,7 @@ td.wrap{white-space:normal;word-break:break-all}
 .badge.retrying{color:var(--warn);background:var(--warn-bg)}
 .badge.failed{color:var(--bad);background:var(--bad-bg)}
 .badge.queued,.badge.reading,.badge.unknown{color:var(--idle);background:var(--idle-bg)}
-.pill{border-radius:999px;padding:3px 10px;font-size:12.5px;font-weight:600}
+.pill{border-radius:999px;padding:3px 10px;font-size:12.5px;font-weight:600;color:var(--idle);background:var(--idle-bg)}
 .pill.closed{color:var(--ok);background:var(--ok-bg)}
 .pill.open{color:var(--bad);background:var(--bad-bg)}
 .pager{display:flex;gap:10px;align-items:center;justify-content:flex-end;margin-top:10px}

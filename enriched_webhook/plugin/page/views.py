@@ -44,12 +44,12 @@ def document(title: str, content: Html, csrf_token: str, root: str) -> str:
 
 
 def page_header(summary: dict[str, Any], root: str, actions_enabled: bool) -> Html:
-    breaker_open = bool(summary.get("breaker_open"))
-    pill = element(
-        "span",
-        "receiver: circuit open" if breaker_open else "receiver: accepting",
-        class_="pill open" if breaker_open else "pill closed",
-    )
+    if "breaker_open" not in summary:
+        pill = element("span", "receiver: unknown", class_="pill")
+    elif summary.get("breaker_open"):
+        pill = element("span", "receiver: circuit open", class_="pill open")
+    else:
+        pill = element("span", "receiver: accepting", class_="pill closed")
     return join(
         [
             Html('<header class="top">'),
