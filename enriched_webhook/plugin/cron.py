@@ -2,29 +2,36 @@
 
 A tick may fire twice in a minute or skip one, and two may overlap: every step is
 idempotent (rows are claimed before they are touched; catch-up only adds missing rows;
-retention only deletes what is old). Before each network step but the tick's first, the
-tick checks that the step's worst case still fits in CRON_TIME_BUDGET (25 s by default), so
-a tick lasts at most its budget plus one step's worst case. Task reads may use half the
-budget, so a slow FHIR API never starves the deliveries behind it. Due rows go oldest
-first. With the breaker open, a tick sends one probe; if the receiver answers, the backlog
-is released and sent.
+retention only deletes what is old). Task reads may use half of CRON_TIME_BUDGET (25 s by
+default; the first read always runs, then each must fit its worst case), so a slow FHIR API
+never starves the deliveries behind it. Due rows are then claimed in batches, oldest first,
+and sent DELIVERY_CONCURRENCY at a time, each request's timeouts cut to what is left of the
+budget and none started with less than 2 s left: sending never overruns the budget, and a
+request cut short is retried like any timeout. With the breaker open, a tick sends one
+probe; if the receiver answers, the backlog is released and sent.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q
 
 from ..models.outbox import WebhookDelivery
 from . import breaker
 from .catch_up import catch_up
 from .config import PluginSettings
-from .delivery import attempt
+from .delivery import finish, prepare
 from .fhir_client import FhirTaskReader
 from .intake import complete_read
 from .outbox_store import claim, delete_rows, new_claim_token
+from .sender import post_all
 
 BATCH = 50
+# A request is not started with less than this left of the tick's budget.
+MIN_SEND_SECONDS = 2.0
 MAX_DELETES_PER_TICK = 500
 
 
@@ -90,8 +97,8 @@ def _due(states: list[str], now: float) -> list[int]:
 
 
 def _fits(report: TickReport, cost: float, deadline: float) -> bool:
-    """Whether a step whose worst case is `cost` still fits; the tick's first always does."""
-    if report.read == 0 and report.attempted == 0:
+    """Whether a read whose worst case is `cost` still fits; the tick's first always does."""
+    if report.read == 0:
         return True
     return time.monotonic() + cost <= deadline
 
@@ -106,7 +113,6 @@ def run_tick(settings: PluginSettings) -> TickReport:
     report.caught_up = catch_up(settings, now)
     reader = FhirTaskReader(settings)
     read_cost = sum(settings.delivery.fhir_timeouts) * 2
-    send_cost = sum(settings.delivery.retry_timeouts)
     token = new_claim_token()
     claim_for = settings.delivery.claim_seconds
 
@@ -124,36 +130,98 @@ def run_tick(settings: PluginSettings) -> TickReport:
             claimed_until=None, claim_token=""
         )
 
-    probing = breaker.view(settings, time.time()).opened
-    while True:
-        due = _due(["pending"], time.time())
-        if not due:
-            break
-        claimed = 0
-        for dbid in due:
-            if not _fits(report, send_cost, deadline):
-                report.stopped_by_budget = True
-                return report
-            if not claim(dbid, ("pending",), time.time(), claim_for, token):
-                continue  # another tick or a resend holds it
-            claimed += 1
-            row = WebhookDelivery.objects.get(dbid=dbid)
-            outcome = attempt(settings, row, token, settings.delivery.retry_timeouts)
-            report.attempted = report.attempted + 1
-            if outcome.state == "delivered":
-                report.delivered = report.delivered + 1
-            elif outcome.state == "failed":
-                report.failed = report.failed + 1
-            else:
-                report.retried = report.retried + 1
-            if probing:
-                probing = False
-                if breaker.view(settings, time.time()).opened:
-                    report.breaker = "open"
-                    return report
-                report.breaker = "closed-by-probe"
-        if len(due) < BATCH or claimed == 0:
-            break
+    _send_due(settings, report, token, deadline)
     if breaker.view(settings, time.time()).opened:
         report.breaker = "open"
     return report
+
+
+def _claim_batch(limit: int, claim_for: float, token: str) -> list[Any]:
+    """Claim up to `limit` due pending rows in one statement; the rows this tick now holds."""
+    now = time.time()
+    ids = _due(["pending"], now)[:limit]
+    if not ids:
+        return []
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    WebhookDelivery.objects.filter(dbid__in=ids, state="pending").filter(free).update(
+        claimed_until=now + claim_for, claim_token=token
+    )
+    return list(
+        WebhookDelivery.objects.filter(dbid__in=ids, claim_token=token).order_by(
+            "next_attempt_at", "dbid"
+        )
+    )
+
+
+def _within(timeouts: tuple[float, float], deadline: float) -> tuple[float, float] | None:
+    """The attempt's timeouts cut to what is left of the budget; None when too little is."""
+    remaining = deadline - time.monotonic()
+    if remaining < MIN_SEND_SECONDS:
+        return None
+    connect = min(timeouts[0], remaining / 2)
+    return (connect, min(timeouts[1], remaining - connect))
+
+
+def _send_due(settings: PluginSettings, report: TickReport, token: str, deadline: float) -> None:
+    """Send due rows, oldest first, `DELIVERY_CONCURRENCY` at a time, until the budget ends.
+
+    With the breaker open the first request is a lone probe; if the receiver does not
+    answer it, nothing else is sent this tick. Rows claimed but not sent are released.
+    """
+    probing = breaker.view(settings, time.time()).opened
+    claim_for = settings.delivery.claim_seconds
+    try:
+        while True:
+            width = 1 if probing else settings.delivery.concurrency
+            rows = _claim_batch(width if probing else BATCH, claim_for, token)
+            if not rows:
+                return
+            for start in range(0, len(rows), width):
+                timeouts = _within(settings.delivery.retry_timeouts, deadline)
+                if timeouts is None:
+                    report.stopped_by_budget = True
+                    return
+                _send_chunk(settings, report, rows[start : start + width], token, timeouts)
+                if breaker.view(settings, time.time()).opened:
+                    if not probing:
+                        report.breaker = "opened"
+                    return  # the receiver is down: the next tick probes
+                if probing:
+                    report.breaker = "closed-by-probe"
+                    probing = False
+                    break  # the backlog was just released: claim afresh, oldest first
+    finally:
+        WebhookDelivery.objects.filter(claim_token=token, state="pending").update(
+            claimed_until=None, claim_token=""
+        )
+
+
+def _send_chunk(
+    settings: PluginSettings,
+    report: TickReport,
+    rows: list[Any],
+    token: str,
+    timeouts: tuple[float, float],
+) -> None:
+    ready = []
+    for row in rows:
+        prepared = prepare(settings, row, token)
+        if prepared is None:
+            report.failed = report.failed + 1
+        else:
+            ready.append((row, prepared))
+    results = post_all(
+        settings.webhook_url,
+        [(prepared.headers, prepared.body) for _row, prepared in ready],
+        timeouts,
+        settings.delivery.concurrency,
+    )
+    for (row, prepared), result in zip(ready, results, strict=True):
+        outcome = finish(settings, row, token, prepared, result)
+        report.attempted = report.attempted + 1
+        if outcome.state == "delivered":
+            report.delivered = report.delivered + 1
+        elif outcome.state == "failed":
+            report.failed = report.failed + 1
+        else:
+            report.retried = report.retried + 1

@@ -1,8 +1,10 @@
 """One attempt of one outbox row: load the body, sign afresh, POST, record, decide.
 
-The same function serves the first attempt in `compute()`, the cron tick's retries and an
-operator's resend, so every attempt is signed, bounded, logged and classified alike. The
-caller holds the row's claim; the outcome is written only if the claim still holds.
+`prepare` (body and fresh signature) and `finish` (record and decide) serve every attempt:
+the first one in `compute()`, the cron tick's (which sends several rows' requests at once
+between the two) and an operator's resend, so every attempt is signed, bounded, logged and
+classified alike. The caller holds the row's claim; the outcome is written only if the
+claim still holds.
 """
 
 from __future__ import annotations
@@ -32,6 +34,43 @@ class AttemptOutcome:
     number: int
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One attempt ready to go: the stored body and this attempt's fresh headers."""
+
+    body: str
+    headers: dict[str, str]
+    timestamp: int
+
+
+def prepare(settings: PluginSettings, row: Any, token: str) -> Prepared | None:
+    """Load the body and sign it now; None (and the row failed) if the body is missing."""
+    body = load_body(row.webhook_id)
+    if body is None:
+        # Never send a partial or missing body: end the row with a reason an operator sees.
+        update_claimed(row.dbid, token, {"state": "failed", "last_error": "stored body missing"})
+        return None
+    timestamp = int(time.time())
+    headers = sign_request(settings, row.webhook_id, timestamp, body, row.task_id, row.content_type)
+    return Prepared(body, headers, timestamp)
+
+
+def finish(
+    settings: PluginSettings, row: Any, token: str, prepared: Prepared, result: SendResult
+) -> AttemptOutcome:
+    """Record what the attempt got and decide the row's next state."""
+    number = row.attempts + 1
+    now = time.time()
+    decided = verdict(result, number - row.schedule_start, settings.delivery.retry_schedule, now)
+    # The attempt's log entry, the row's new state and the body's removal commit together.
+    with atomic():
+        _record(settings, row, token, number, float(prepared.timestamp), result, decided, now)
+    return AttemptOutcome(decided.state, result.status, result.error, result.latency_ms, number)
+
+
+MISSING_BODY = AttemptOutcome("failed", None, "stored body missing", 0.0, 0)
+
+
 def attempt(
     settings: PluginSettings,
     row: Any,
@@ -39,21 +78,11 @@ def attempt(
     timeouts: tuple[float, float],
 ) -> AttemptOutcome:
     """Send `row` once (claimed with `token`) and record the outcome."""
-    body = load_body(row.webhook_id)
-    number = row.attempts + 1
-    if body is None:
-        # Never send a partial or missing body: end the row with a reason an operator sees.
-        update_claimed(row.dbid, token, {"state": "failed", "last_error": "stored body missing"})
-        return AttemptOutcome("failed", None, "stored body missing", 0.0, row.attempts)
-    timestamp = int(time.time())
-    headers = sign_request(settings, row.webhook_id, timestamp, body, row.task_id, row.content_type)
-    result = post(settings.webhook_url, headers, body, timeouts)
-    now = time.time()
-    decided = verdict(result, number - row.schedule_start, settings.delivery.retry_schedule, now)
-    # The attempt's log entry, the row's new state and the body's removal commit together.
-    with atomic():
-        _record(settings, row, token, number, float(timestamp), result, decided, now)
-    return AttemptOutcome(decided.state, result.status, result.error, result.latency_ms, number)
+    prepared = prepare(settings, row, token)
+    if prepared is None:
+        return MISSING_BODY
+    result = post(settings.webhook_url, prepared.headers, prepared.body, timeouts)
+    return finish(settings, row, token, prepared, result)
 
 
 def _record(

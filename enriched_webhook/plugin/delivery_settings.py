@@ -20,6 +20,8 @@ DEFAULT_FIRST_ATTEMPT_TIMEOUTS = (2.0, 5.0)
 DEFAULT_RETRY_TIMEOUTS = (3.0, 15.0)
 DEFAULT_FHIR_TIMEOUTS = (3.0, 10.0)
 DEFAULT_TICK_BUDGET_SECONDS = 25.0
+# Requests a cron tick has in flight at once; each is bounded by RETRY_TIMEOUTS.
+DEFAULT_CONCURRENCY = 4
 DEFAULT_BREAKER_THRESHOLD = 5
 DEFAULT_BREAKER_OPEN_SECONDS = 60.0
 DEFAULT_CATCH_UP_HOURS = 24.0
@@ -37,6 +39,7 @@ class DeliverySettings:
     retry_timeouts: tuple[float, float] = DEFAULT_RETRY_TIMEOUTS
     fhir_timeouts: tuple[float, float] = DEFAULT_FHIR_TIMEOUTS
     tick_budget_seconds: float = DEFAULT_TICK_BUDGET_SECONDS
+    concurrency: int = DEFAULT_CONCURRENCY
     breaker_threshold: int = DEFAULT_BREAKER_THRESHOLD
     breaker_open_seconds: float = DEFAULT_BREAKER_OPEN_SECONDS
     catch_up_hours: float = DEFAULT_CATCH_UP_HOURS
@@ -115,6 +118,7 @@ def load_delivery_settings(secrets: dict[str, Any]) -> DeliverySettings:
         tick_budget_seconds=_bounded(
             secrets, "CRON_TIME_BUDGET", DEFAULT_TICK_BUDGET_SECONDS, 1.0, MAX_TICK_BUDGET_SECONDS
         ),
+        concurrency=int(_bounded(secrets, "DELIVERY_CONCURRENCY", DEFAULT_CONCURRENCY, 1, 16)),
         breaker_threshold=int(
             _bounded(secrets, "BREAKER_THRESHOLD", DEFAULT_BREAKER_THRESHOLD, 1, 1000)
         ),
