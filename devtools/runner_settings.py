@@ -9,7 +9,6 @@ paths at `ENRICHED_WEBHOOK_RUNNER_DB`. Nothing else changes: the runner, its san
 Django are Canvas's own.
 """
 
-# ruff: noqa: N999
 from __future__ import annotations
 
 import importlib.util
