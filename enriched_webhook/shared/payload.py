@@ -53,6 +53,7 @@ def is_envelope_time(value: str) -> bool:
     zone_hours, zone_minutes = int(parts[12] or "0"), int(parts[13] or "0")
     return hour < 24 and minute < 60 and second <= 60 and zone_hours <= 14 and zone_minutes < 60
 
+
 HEADER_ID = "webhook-id"
 HEADER_TIMESTAMP = "webhook-timestamp"
 HEADER_SIGNATURE = "webhook-signature"
