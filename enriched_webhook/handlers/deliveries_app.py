@@ -168,17 +168,7 @@ class DeliveriesPage(StaffSessionAuthMixin, SimpleAPI):
         if isinstance(checked, Response):
             return [checked]
         settings, _payload, now = checked
-        # operations.send_ping is part of the outbox interface (issue 10) still to land;
-        # until it does, the action says so instead of failing.
-        send_ping = getattr(operations, "send_ping", None)
-        if send_ping is None:
-            return [
-                refusal(
-                    HTTPStatus.NOT_IMPLEMENTED,
-                    "This plugin version cannot send a test event yet: nothing sent.",
-                )
-            ]
-        result: dict[str, Any] = send_ping(settings, now)
+        result: dict[str, Any] = operations.send_ping(settings, now)
         self.log_action("ping", "webhook_id=" + str(result.get("webhook_id")) + describe(result))
         message = (
             "Test event "

@@ -123,6 +123,13 @@ class OperationsApi(APIKeyAuthMixin, SimpleAPI):
     def backfill(self) -> list[Response | Effect]:
         return self._since_action(operations.backfill)
 
+    @api.post("/ping")
+    def ping(self) -> list[Response | Effect]:
+        settings = self._settings()
+        if settings is None:
+            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "the plugin's configuration is invalid")
+        return [JSONResponse(operations.send_ping(settings, time.time()))]
+
     @api.get("/summary")
     def summary(self) -> list[Response | Effect]:
         settings = self._settings()

@@ -11,12 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db.transaction import atomic
+
 from ..models.outbox import WebhookAttempt, WebhookDelivery
+from ..shared.payload import CONTENT_TYPE, serialize
+from ..shared.ping import PING_EVENT, PING_TYPE, ping_envelope, ping_id
 from . import breaker
 from .catch_up import backfill as backfill_tasks
 from .config import PluginSettings
 from .delivery import attempt
-from .outbox_store import claim, new_claim_token
+from .outbox_store import claim, create_row, new_claim_token, store_body
 
 RESEND_DEBOUNCE_SECONDS = 10.0
 MAX_PAGE = 200
@@ -208,3 +212,46 @@ def resend_failed(
 
 def backfill(settings: PluginSettings, since: float, now: float) -> dict[str, Any]:
     return {"enqueued": backfill_tasks(settings, since, now)}
+
+
+def send_ping(settings: PluginSettings, now: float) -> dict[str, Any]:
+    """Send one test event (`ping`, no PHI) now; it is attempted once, never retried.
+
+    It goes through the outbox like any event (a row, a fresh signature, the attempt log),
+    so the page and the API show it; a failed ping ends `failed` at once: it tests the
+    receiver now, and a retry hours later would test nothing.
+    """
+    msg_id = ping_id()
+    body = serialize(ping_envelope(settings.source, now))
+    token = new_claim_token()
+    with atomic():
+        row = create_row(
+            {
+                "webhook_id": msg_id,
+                "event": PING_EVENT,
+                "event_type": PING_TYPE,
+                "task_id": "",
+                "state": "pending",
+                "next_attempt_at": now,
+                "claimed_until": now + settings.delivery.claim_seconds,
+                "claim_token": token,
+                "created_at": now,
+                "origin": "ping",
+                "content_type": CONTENT_TYPE,
+            }
+        )
+        if row is None:  # 128 random bits collided: nothing was sent
+            return {"webhook_id": msg_id, "state": "not-sent", "status": None, "error": ""}
+        parts = store_body(msg_id, body)
+        WebhookDelivery.objects.filter(dbid=row.dbid).update(
+            body_parts=parts, body_chars=len(body), event_number=row.dbid
+        )
+    row.refresh_from_db()
+    outcome = attempt(settings, row, token, settings.delivery.retry_timeouts)
+    state = outcome.state
+    if state == "pending":
+        WebhookDelivery.objects.filter(dbid=row.dbid, state="pending").update(
+            state="failed", next_attempt_at=None
+        )
+        state = "failed"
+    return {"webhook_id": msg_id, "state": state, "status": outcome.status, "error": outcome.error}

@@ -30,6 +30,7 @@ from ..shared.payload import (
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
 )
+from ..shared.ping import PING_SUBJECT
 from ..shared.signature import jwt_claims, signature_header
 from .config import PluginSettings
 from .config_errors import ConfigError
@@ -163,6 +164,7 @@ def sign_request(
         msg_id=msg_id,
         timestamp=timestamp,
         body=body_bytes,
+        subject=None if task_id else PING_SUBJECT,
     )
     jose_header = {"typ": "JWT"}
     if options.key_id:

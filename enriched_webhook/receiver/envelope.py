@@ -13,10 +13,11 @@ import json
 from typing import Any
 
 from ..shared.payload import EVENT_TYPES, PAYLOAD_VERSION, is_envelope_time
+from ..shared.ping import PING_SUBJECT, PING_TYPE
 from ..shared.task_rules import TaskRuleError, check_task
 from .errors import InvalidPayloadError, InvalidTaskError, InvalidTokenError
 
-KNOWN_TYPES = frozenset(EVENT_TYPES.values())
+KNOWN_TYPES = frozenset([*EVENT_TYPES.values(), PING_TYPE])
 MAX_SOURCE_LENGTH = 2048
 
 
@@ -65,6 +66,13 @@ def check_envelope(document: dict[str, Any], subject: str | None = None) -> dict
     if not isinstance(source, str) or not source or len(source) > MAX_SOURCE_LENGTH:
         raise InvalidPayloadError("the envelope source is missing or too long")
     data = document.get("data")
+    if kind == PING_TYPE:
+        # The test event: nothing in it but the envelope (docs/wire-format.md).
+        if data != {}:
+            raise InvalidPayloadError("a ping's data must be an empty object")
+        if subject is not None and subject != PING_SUBJECT:
+            raise InvalidTokenError("JWT sub of a ping must be 'ping'")
+        return document
     try:
         check_task(data)
     except TaskRuleError as error:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..shared.ping import PING_TYPE
 from .notification import ParsedBody, parse_body, validate_resource
 from .task_model import validate_task
 
@@ -71,11 +72,16 @@ class VerifiedEvent:
         return self.parsed.format
 
     @property
+    def is_ping(self) -> bool:
+        """A test event (`ping`): no Task, no PHI; answer 2xx and do nothing else."""
+        return self.parsed.type == PING_TYPE
+
+    @property
     def task(self) -> Any:
-        """The Task as a validated `fhir.resources.R4B.task.Task`."""
+        """The Task as a validated `fhir.resources.R4B.task.Task` (None for a ping)."""
         task = self._task
         if task is _UNSET:
-            task = self._task = validate_task(self.parsed.task)
+            task = self._task = None if self.is_ping else validate_task(self.parsed.task)
         return task
 
     @property

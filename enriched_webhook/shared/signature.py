@@ -137,12 +137,16 @@ def jwt_claims(
     msg_id: str,
     timestamp: int,
     body: bytes,
+    subject: str | None = None,
 ) -> dict[str, object]:
-    """The claim set of JWT mode, binding the token to one request's id, time and body."""
+    """The claim set of JWT mode, binding the token to one request's id, time and body.
+
+    `sub` names the Task (`Task/<id>`), or is `subject` for an event without one (a ping).
+    """
     return {
         "iss": issuer,
         "aud": audience,
-        "sub": "Task/" + task_id,
+        "sub": subject if subject is not None else "Task/" + task_id,
         "iat": timestamp,
         "exp": timestamp + JWT_LIFETIME_SECONDS,
         "jti": msg_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import os
 import signal
 import threading
@@ -18,11 +19,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 
 from devtools.fault_gate import BLACKHOLE, FORWARD, REFUSE
 from devtools.fhir_server import TOKEN_PATH, LocalFhirServer
 from devtools.outbox_client import api, insert_tasks, tick
+from enriched_webhook.verify import Verifier
 from tests.e2e.outbox_support import (
     API_KEY,
     BASE_TASK,
@@ -340,3 +343,43 @@ def test_a_runner_killed_mid_tick_loses_nothing(fhir: LocalFhirServer, tmp_path:
     # Only the attempts in flight at the kill: a tick has DELIVERY_CONCURRENCY (4) at once.
     assert len(sent_twice) <= 4
     assert all(arrivals[key] == 2 for key in sent_twice)
+
+
+def test_a_ping_is_signed_sent_once_and_accepted_by_the_library(fhir: LocalFhirServer) -> None:
+    """The test event: no Task, a fresh id each time, one attempt, accepted as a ping."""
+    secret = new_whsec()
+    with CountingReceiver(secret) as receiver, FaultGate(receiver.port) as gate:
+        with PluginRunner(outbox_variables(fhir, gate.url, secret)) as runner:
+            status, first = api(runner, "POST", "/api/ping", API_KEY)
+            gate.set_mode(REFUSE)
+            _, refused = api(runner, "POST", "/api/ping", API_KEY)
+            tick(runner)
+            refused_row = detail(runner, refused["webhook_id"])
+            refused_by_key = api(runner, "POST", "/api/ping", None)[0]
+    assert status == 200 and first["state"] == "delivered" and first["status"] == 204
+    assert refused["state"] == "failed" and refused["webhook_id"] != first["webhook_id"]
+    assert refused_row["attempts"] == 1 and refused_row["type"] == "ping"
+    assert refused_by_key == 401
+    assert receiver.handled == {first["webhook_id"]: 1}
+    (arrival,) = receiver.arrivals
+    event = Verifier(secrets=[secret]).verify(arrival.body, arrival.headers)
+    assert event.is_ping and event.task is None and event.task_id is None
+    assert json.loads(arrival.body)["data"] == {}
+    assert receiver.verify_all_with_standardwebhooks() == 1
+
+
+def test_a_ping_in_jwt_mode_names_no_task(fhir: LocalFhirServer) -> None:
+    secret = "s" * 40
+    with CountingReceiver(new_whsec()) as receiver:
+        url = f"http://127.0.0.1:{receiver.port}/hook"
+        receiver.server.verifier = Verifier(hs256_secret=secret, audience=url)
+        variables = outbox_variables(
+            fhir, url, "", SIGNING_MODE="jwt", JWT_ALGORITHM="HS256", JWT_PRIVATE_KEY=secret
+        )
+        with PluginRunner(variables) as runner:
+            _, sent = api(runner, "POST", "/api/ping", API_KEY)
+    (arrival,) = receiver.arrivals
+    token = arrival.headers["authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(token, secret, algorithms=["HS256"], audience=url)
+    assert sent["state"] == "delivered" and claims["sub"] == "ping"
+    assert claims["jti"] == sent["webhook_id"]
