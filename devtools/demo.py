@@ -8,7 +8,10 @@ Three scenes:
    are created; it comes back, cron ticks run, and every Task arrives, each re-signed when
    sent (the table says which attempt delivered it);
 3. a receiver that answers 400: the row fails after one attempt and stays visible; once
-   the receiver is fixed, a resend through the operations API delivers it.
+   the receiver is fixed, a resend through the operations API delivers it;
+4. PAYLOAD_FORMAT=fhir-notification with INCLUDE: every fixture Task as an R4 Subscriptions
+   Backport notification Bundle carrying its patient, owner and requester
+   (devtools/demo_notification.py).
 
 Nothing to configure: secrets and keys are made fresh for the run and live only in memory
 and in the runner's temporary folder, which is removed when it stops. The retry schedule
@@ -31,6 +34,12 @@ from enriched_webhook.receiver.http_server import serve
 from enriched_webhook.receiver.verifier import Verifier
 from enriched_webhook.tools.keys import new_hmac_secret, new_key_pair
 
+from .demo_notification import (
+    NOTIFICATION_VARIABLES,
+    notification_scene,
+    serve_resources,
+    summary,
+)
 from .fault_gate import BLACKHOLE, FORWARD, REFUSE, FaultGate
 from .fhir_server import LocalFhirServer
 from .fixtures import FixtureTask, fixture_tasks
@@ -68,6 +77,8 @@ class ReceiverRecord:
         self.lock = threading.Lock()
         self.verdicts: dict[str, str] = {}
         self.handled: dict[str, int] = {}
+        # Notifications only: event number and included counts (scene 4's table).
+        self.summaries: dict[str, str] = {}
 
     def log(self, line: str) -> None:
         fields = dict(part.split("=", 1) for part in line.split(" ") if "=" in part)
@@ -79,6 +90,8 @@ class ReceiverRecord:
     def on_event(self, event: VerifiedEvent) -> None:
         with self.lock:
             self.handled[event.id] = self.handled.get(event.id, 0) + 1
+            if event.format == "fhir-notification":
+                self.summaries[event.id] = summary(event)
 
     def verdict(self, msg_id: str) -> str:
         with self.lock:
@@ -117,10 +130,17 @@ def say(out: TextIO, text: str) -> None:
 class Scene:
     """A receiver (behind a fault gate) and a runner, for one scene and one signing mode."""
 
-    def __init__(self, fhir: LocalFhirServer, mode: str, out: TextIO) -> None:
+    def __init__(
+        self,
+        fhir: LocalFhirServer,
+        mode: str,
+        out: TextIO,
+        payload: dict[str, str] | None = None,
+    ) -> None:
         self.fhir = fhir
         self.mode = mode
         self.out = out
+        self.payload = payload or {}
         self.record = ReceiverRecord()
 
     def run(self, body: Any) -> list[Row]:
@@ -137,6 +157,7 @@ class Scene:
                 variables.update(RETRY_SCHEDULE=DEMO_SCHEDULE, OPERATIONS_API_KEY=API_KEY)
                 variables.update(FIRST_ATTEMPT_TIMEOUTS="1,2", RETRY_TIMEOUTS="1,2")
                 variables.update(BREAKER_THRESHOLD="3")
+                variables.update(self.payload)
                 say(self.out, f"[{self.mode}] receiver at {gate.url}; starting the plugin runner")
                 with PluginRunner(self.fhir.plugin_variables(gate.url, **variables)) as runner:
                     rows: list[Row] = body(self, runner, gate)
@@ -241,11 +262,13 @@ def main(out: TextIO = sys.stdout) -> int:
     try:
         with LocalFhirServer() as fhir:
             serve_fixtures(fhir, fixtures)
+            serve_resources(fhir)
             say(out, f"local FHIR server (Canvas's documented responses) at {fhir.base_url}")
             for mode in MODES:
                 rows.extend(Scene(fhir, mode, out).run(every_fixture))
             rows.extend(Scene(fhir, "hmac", out).run(outage))
             rows.extend(Scene(fhir, "hmac", out).run(refused_then_resent))
+            rows.extend(Scene(fhir, "hmac", out, NOTIFICATION_VARIABLES).run(notification_scene))
     except RunnerError as error:
         print(f"demo failed: {error}", file=out)
         return 1
@@ -258,7 +281,7 @@ def main(out: TextIO = sys.stdout) -> int:
     print(
         f"{len(rows) - len(failed)}/{len(rows)} deliveries as expected ({len(fixtures)} Tasks x"
         f" 2 modes and a repeated event each, {OUTAGE_TASKS} through an outage, 1 resent"
-        f" after a 400) in {seconds:.1f} s",
+        f" after a 400, {len(fixtures)} as FHIR notifications with includes) in {seconds:.1f} s",
         file=out,
     )
     if failed:

@@ -20,7 +20,7 @@ def test_demo_delivers_every_fixture_through_an_outage_and_a_resend() -> None:
     result = devtools("demo", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert lines[-1].startswith("41/41 deliveries as expected")
+    assert lines[-1].startswith("57/57 deliveries as expected")
     rows = [
         line.split() for line in lines if line.startswith(("every ", "same ", "outage ", "400,"))
     ]
@@ -35,6 +35,12 @@ def test_demo_delivers_every_fixture_through_an_outage_and_a_resend() -> None:
     (resent,) = [row for row in rows if row[0] == "400,"]
     assert resent[5] == "2" and resent[-2:] == ["ok", "204"]
     assert "receiver back; cron ticks" in result.stdout
+    # Scene 4: every fixture as a FHIR notification Bundle, includes counted by the receiver.
+    notified = [line for line in lines if line.startswith("fhir-notification ")]
+    assert len(notified) == 16
+    assert all(" ok 204 event-number=" in line and "(delivered)" in line for line in notified)
+    canvas = [line for line in notified if "5f72fbcc-10ac-48ff-a2d2-02b229c38ce9" in line]
+    assert canvas and canvas[0].endswith("included=3 named-gaps=0")
     assert port_is_free(RUNNER_PORT)
 
 
