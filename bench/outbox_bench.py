@@ -73,7 +73,7 @@ RECEIVER_DELAY = "delay:0.2"
 WORKERS = 5  # the runner's worker threads (PLUGIN_RUNNER_MAX_WORKERS' default)
 DEFAULT_BREAKER_THRESHOLD = 5
 TICK_BUDGET = 25.0  # CRON_TIME_BUDGET's default
-# A tick starts no request with less than this left (plugin/cron.py MIN_SEND_SECONDS); it
+# A tick starts no request with less than this left (plugin/outbox/cron.py MIN_SEND_SECONDS); it
 # cuts each request's timeouts to what is left, so its sends may use the rest.
 SEND_RESERVE = 2.0
 SEND_WINDOW = TICK_BUDGET - SEND_RESERVE

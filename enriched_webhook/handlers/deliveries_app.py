@@ -6,7 +6,7 @@ the plugin's SimpleAPI under `/app/...` (Canvas: `/plugin-io/api/<plugin>/app/..
 to a logged-in staff session (`StaffSessionAuthMixin`: Canvas turns the session cookie into
 `canvas-logged-in-user-*` headers; without them every route answers 401). POST actions also
 need the page's CSRF token (`plugin/page/csrf.py` says why a token). The data comes from
-`plugin.operations`, the same functions the JSON operations API uses.
+`plugin.outbox.operations`, the same functions the JSON operations API uses.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from canvas_sdk.handlers.application import Application
 from canvas_sdk.handlers.simple_api import SimpleAPI, StaffSessionAuthMixin, api
 from logger import log
 
-from ..plugin import operations
 from ..plugin.config import PluginSettings, load_settings
 from ..plugin.config_errors import ConfigError
+from ..plugin.outbox import operations
 from ..plugin.page import views
 from ..plugin.page.assets import PAGE_HEADERS
 from ..plugin.page.csrf import HEADER as CSRF_HEADER

@@ -3,7 +3,7 @@
 Authenticated by Canvas's APIKeyAuthMixin against the sensitive OPERATIONS_API_KEY
 variable (constant-time compare, `Authorization: <key>`). An unset or short key refuses
 every request: an open API over delivery records is not a default anyone wants.
-Responses carry ids, times, states and status codes only (see `plugin.operations`).
+Responses carry ids, times, states and status codes only (see `plugin.outbox.operations`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from canvas_sdk.handlers.simple_api import APIKeyAuthMixin, APIKeyCredentials, S
 from canvas_sdk.handlers.simple_api.exceptions import InvalidCredentialsError
 from logger import log
 
-from ..plugin import operations
 from ..plugin.config import PluginSettings, load_settings
 from ..plugin.config_errors import ConfigError
+from ..plugin.outbox import operations
 from ..plugin.task_webhook import LOG_PREFIX
 
 MIN_API_KEY_CHARS = 16

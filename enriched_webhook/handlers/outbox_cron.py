@@ -1,7 +1,7 @@
 """The outbox's cron tick, every minute: retries, pending reads, catch-up, retention.
 
 Canvas sends a CRON event each minute (it may fire twice or skip one: the tick is
-idempotent, see `plugin.cron`). The tick returns no effects: it sends itself, bounded by
+idempotent, see `plugin.outbox.cron`). The tick returns no effects: it sends itself, bounded by
 CRON_TIME_BUDGET, and logs one line.
 """
 
@@ -15,7 +15,7 @@ from logger import log
 
 from ..plugin.config import load_settings
 from ..plugin.config_errors import ConfigError
-from ..plugin.cron import run_tick
+from ..plugin.outbox.cron import run_tick
 from ..plugin.task_webhook import LOG_PREFIX
 
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..shared.task_rules import is_fhir_id
-from . import breaker
 from .config import PluginSettings, load_settings
 from .config_errors import ConfigError
-from .delivery import attempt
 from .fhir_client import FhirTaskReader
-from .intake import intake_event
-from .outbox_store import new_claim_token, update_claimed
+from .outbox import breaker
+from .outbox.delivery import attempt
+from .outbox.intake import intake_event
+from .outbox.store import new_claim_token, update_claimed
 
 LOG_PREFIX = "enriched-webhook"
 

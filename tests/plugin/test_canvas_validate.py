@@ -52,7 +52,7 @@ def test_canvas_validate_passes_on_the_plugin_only_copy(tmp_path: Path) -> None:
 def test_canvas_validate_catches_a_construct_the_sandbox_rejects(tmp_path: Path) -> None:
     """The check above can fail: a handler-imported module with a sandbox violation does."""
     copy = copy_plugin(tmp_path)
-    target = copy / "plugin" / "delivery.py"
+    target = copy / "plugin" / "outbox" / "delivery.py"
     target.write_text(target.read_text() + "\nimport socket\n")
     result = validate(copy)
     assert result.returncode != 0

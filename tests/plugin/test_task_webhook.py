@@ -52,7 +52,7 @@ def settings_for(**extra: str) -> PluginSettings:
 def signed(
     settings: PluginSettings, event: str = "TASK_CREATED", timestamp: int | None = None
 ) -> tuple[str, str, dict[str, str]]:
-    """One attempt as `plugin.delivery` makes it: the stored body, signed at `timestamp`."""
+    """One attempt as `plugin.outbox.delivery` makes it: the stored body, signed at `timestamp`."""
     now = time.time()
     built = build_body(settings, event, FIXTURE.task, None, 1, now)
     msg_id = webhook_id(event, FIXTURE.task_id, occurred_at(FIXTURE.task))

@@ -26,7 +26,7 @@ from enriched_webhook.plugin.delivery_settings import (
     DEFAULT_RETRY_SCHEDULE,
     DEFAULT_RETRY_TIMEOUTS,
 )
-from enriched_webhook.plugin.retry_policy import PERMANENT_STATUSES
+from enriched_webhook.plugin.outbox.retry_policy import PERMANENT_STATUSES
 from enriched_webhook.plugin.signer import sign_request
 from enriched_webhook.receiver import errors
 from enriched_webhook.receiver.capture import parse_capture

@@ -1,4 +1,4 @@
-"""Rows of the shape `plugin.operations` returns, for the in-process page tests."""
+"""Rows of the shape `plugin.outbox.operations` returns, for the in-process page tests."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The page's renderer in-process: escaping, the CSP hashes, the chart, filters, CSRF tokens.
 
 The page package imports nothing of Canvas, so it is checked here directly with rows of the
-shape `plugin.operations` returns; the browser test (test_deliveries_browser.py) checks the
+shape `plugin.outbox.operations` returns; the browser test (test_deliveries_browser.py) checks the
 same page served by the real runner.
 """
 

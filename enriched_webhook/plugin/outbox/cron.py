@@ -19,15 +19,15 @@ from typing import Any
 
 from django.db.models import Q
 
-from ..models.outbox import WebhookDelivery
+from ...models.outbox import WebhookDelivery
+from ..config import PluginSettings
+from ..fhir_client import FhirTaskReader
 from . import breaker
 from .catch_up import catch_up
-from .config import PluginSettings
 from .delivery import finish, prepare
-from .fhir_client import FhirTaskReader
 from .intake import complete_read
-from .outbox_store import claim, delete_rows, new_claim_token
 from .sender import post_all
+from .store import claim, delete_rows, new_claim_token
 
 BATCH = 50
 # A request is not started with less than this left of the tick's budget.

@@ -13,14 +13,14 @@ from typing import Any
 
 from django.db.transaction import atomic
 
-from ..models.outbox import WebhookAttempt, WebhookDelivery
-from ..shared.payload import CONTENT_TYPE, serialize
-from ..shared.ping import PING_EVENT, PING_TYPE, ping_envelope, ping_id
+from ...models.outbox import WebhookAttempt, WebhookDelivery
+from ...shared.payload import CONTENT_TYPE, serialize
+from ...shared.ping import PING_EVENT, PING_TYPE, ping_envelope, ping_id
+from ..config import PluginSettings
 from . import breaker
 from .catch_up import backfill as backfill_tasks
-from .config import PluginSettings
 from .delivery import attempt
-from .outbox_store import claim, create_row, new_claim_token, store_body
+from .store import claim, create_row, new_claim_token, store_body
 
 RESEND_DEBOUNCE_SECONDS = 10.0
 MAX_PAGE = 200

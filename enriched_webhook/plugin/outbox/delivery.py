@@ -15,12 +15,12 @@ from typing import Any
 
 from django.db.transaction import atomic
 
+from ..config import PluginSettings
+from ..signer import sign_request
 from . import breaker
-from .config import PluginSettings
-from .outbox_store import delete_body, load_body, record_attempt, update_claimed
 from .retry_policy import Verdict, verdict
 from .sender import SendResult, post
-from .signer import sign_request
+from .store import delete_body, load_body, record_attempt, update_claimed
 
 
 @dataclass(frozen=True)

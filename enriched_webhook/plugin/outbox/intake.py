@@ -17,15 +17,16 @@ from typing import Any
 from django.db import IntegrityError
 from django.db.transaction import atomic
 
-from ..models.outbox import WebhookAttempt, WebhookDelivery
-from ..shared.notification import Included
-from ..shared.payload import EVENT_TYPES, occurred_at, webhook_id
-from ..shared.task_rules import TaskRuleError, check_task
-from .body import build_body
-from .config import PluginSettings
-from .fhir_client import FhirReadError, FhirTaskReader
-from .includes import read_event_includes
-from .outbox_store import (
+from ...models.outbox import WebhookAttempt, WebhookDelivery
+from ...shared.notification import Included
+from ...shared.payload import EVENT_TYPES, occurred_at, webhook_id
+from ...shared.task_rules import TaskRuleError, check_task
+from ..body import build_body
+from ..config import PluginSettings
+from ..fhir_client import FhirReadError, FhirTaskReader
+from ..includes import read_event_includes
+from .retry_policy import next_read_at
+from .store import (
     create_row,
     delete_rows,
     find,
@@ -34,7 +35,6 @@ from .outbox_store import (
     store_body,
     update_claimed,
 )
-from .retry_policy import next_read_at
 
 
 @dataclass

@@ -17,7 +17,7 @@ from django.db import IntegrityError
 from django.db.models import Q
 from django.db.transaction import atomic
 
-from ..models.outbox import BODY_PART_CHARS, WebhookAttempt, WebhookBodyPart, WebhookDelivery
+from ...models.outbox import BODY_PART_CHARS, WebhookAttempt, WebhookBodyPart, WebhookDelivery
 
 READ_ID_PREFIX = "read_"
 

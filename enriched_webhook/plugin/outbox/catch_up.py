@@ -17,9 +17,9 @@ from typing import Any
 
 from canvas_sdk.v1.data.task import Task
 
-from ..models.outbox import WebhookDelivery
-from .config import PluginSettings
-from .outbox_store import create_row, read_row_id
+from ...models.outbox import WebhookDelivery
+from ..config import PluginSettings
+from .store import create_row, read_row_id
 
 GRACE_SECONDS = 120.0
 # At most this many Tasks are compared per tick; the rest wait for the next tick.

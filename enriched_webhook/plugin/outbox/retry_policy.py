@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..shared.delivery_contract import PERMANENT_STATUSES
+from ...shared.delivery_contract import PERMANENT_STATUSES
 from .sender import SendResult
 
 

@@ -17,8 +17,8 @@ from typing import Any
 from django.db import IntegrityError
 from django.db.models import F
 
-from ..models.outbox import WebhookDelivery, WebhookReceiverState
-from .config import PluginSettings
+from ...models.outbox import WebhookDelivery, WebhookReceiverState
+from ..config import PluginSettings
 from .retry_policy import receiver_is_up
 from .sender import SendResult
 
