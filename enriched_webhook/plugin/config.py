@@ -18,7 +18,7 @@ from ..shared.signature import (
     SecretFormatError,
     decode_secrets,
 )
-from .config_errors import ConfigError
+from .config_errors import ConfigError, variable_text
 from .delivery_settings import DeliverySettings, load_delivery_settings
 from .payload_settings import DEFAULT_PAYLOAD, PayloadSettings, load_payload_settings
 from .url_policy import UrlPolicyError, check_url
@@ -61,24 +61,15 @@ class PluginSettings:
     payload: PayloadSettings = DEFAULT_PAYLOAD
 
 
-def _text(secrets: dict[str, Any], name: str) -> str:
-    value = secrets.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ConfigError(name, "is not a string")
-    return value.strip()
-
-
 def _required(secrets: dict[str, Any], name: str) -> str:
-    value = _text(secrets, name)
+    value = variable_text(secrets, name)
     if not value:
         raise ConfigError(name, "is missing or empty")
     return value
 
 
 def _flag(secrets: dict[str, Any], name: str) -> bool:
-    value = _text(secrets, name).lower()
+    value = variable_text(secrets, name).lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
@@ -94,7 +85,7 @@ def _url(name: str, url: str, allow_local: bool) -> str:
 
 
 def _events(secrets: dict[str, Any]) -> frozenset[str]:
-    value = _text(secrets, "EVENTS")
+    value = variable_text(secrets, "EVENTS")
     names = [part.strip().upper() for part in value.split(",") if part.strip()]
     if not names:
         return frozenset(DEFAULT_EVENTS)
@@ -122,7 +113,7 @@ def _pem(value: str) -> str:
 
 
 def _jwt(secrets: dict[str, Any], source: str, webhook_url: str) -> JwtSettings:
-    algorithm = _text(secrets, "JWT_ALGORITHM") or DEFAULT_JWT_ALGORITHM
+    algorithm = variable_text(secrets, "JWT_ALGORITHM") or DEFAULT_JWT_ALGORITHM
     if algorithm not in JWT_ALGORITHMS:
         raise ConfigError("JWT_ALGORITHM", "must be one of " + ", ".join(JWT_ALGORITHMS))
     key = _required(secrets, "JWT_PRIVATE_KEY")
@@ -132,7 +123,7 @@ def _jwt(secrets: dict[str, Any], source: str, webhook_url: str) -> JwtSettings:
                 "JWT_PRIVATE_KEY",
                 "an HS256 secret must be at least " + str(MIN_HS256_SECRET_BYTES) + " bytes",
             )
-        key_id = _text(secrets, "JWT_KEY_ID")
+        key_id = variable_text(secrets, "JWT_KEY_ID")
     else:
         key = _pem(key)
         if "-----BEGIN" not in key or "PRIVATE KEY-----" not in key:
@@ -142,8 +133,8 @@ def _jwt(secrets: dict[str, Any], source: str, webhook_url: str) -> JwtSettings:
         private_key=key,
         algorithm=algorithm,
         key_id=key_id,
-        issuer=_text(secrets, "JWT_ISSUER") or source,
-        audience=_text(secrets, "JWT_AUDIENCE") or webhook_url,
+        issuer=variable_text(secrets, "JWT_ISSUER") or source,
+        audience=variable_text(secrets, "JWT_AUDIENCE") or webhook_url,
     )
 
 
@@ -165,13 +156,13 @@ def load_settings(secrets: dict[str, Any], environment: dict[str, Any]) -> Plugi
     allow_local = _flag(secrets, "ALLOW_LOCAL_URLS")
     events = _events(secrets)
     webhook_url = _url("WEBHOOK_URL", _required(secrets, "WEBHOOK_URL"), allow_local)
-    mode = (_text(secrets, "SIGNING_MODE") or "hmac").lower()
+    mode = (variable_text(secrets, "SIGNING_MODE") or "hmac").lower()
     if mode not in ("hmac", "jwt"):
         raise ConfigError("SIGNING_MODE", "must be hmac or jwt")
     client_id = _required(secrets, "FHIR_CLIENT_ID")
     client_secret = _required(secrets, "FHIR_CLIENT_SECRET")
-    base_url = _text(secrets, "FHIR_BASE_URL")
-    token_url = _text(secrets, "FHIR_TOKEN_URL")
+    base_url = variable_text(secrets, "FHIR_BASE_URL")
+    token_url = variable_text(secrets, "FHIR_TOKEN_URL")
     customer = _customer(environment)
     source = "https://" + customer + ".canvasmedical.com"
     base_url = base_url or "https://fumage-" + customer + ".canvasmedical.com"
@@ -189,6 +180,6 @@ def load_settings(secrets: dict[str, Any], environment: dict[str, Any]) -> Plugi
         events=events,
         source=source,
         delivery=load_delivery_settings(secrets),
-        operations_api_key=_text(secrets, "OPERATIONS_API_KEY"),
+        operations_api_key=variable_text(secrets, "OPERATIONS_API_KEY"),
         payload=load_payload_settings(secrets),
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..shared.delivery_contract import DEFAULT_RETRY_SCHEDULE
-from .config_errors import ConfigError
+from .config_errors import ConfigError, variable_text
 
 # compute() makes the first attempt itself: it must not hold a runner thread for long.
 DEFAULT_FIRST_ATTEMPT_TIMEOUTS = (2.0, 5.0)
@@ -56,15 +56,6 @@ class DeliverySettings:
         return slowest + sum(self.fhir_timeouts) + 5.0
 
 
-def _text(secrets: dict[str, Any], name: str) -> str:
-    value = secrets.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ConfigError(name, "is not a string")
-    return value.strip()
-
-
 def _number(text: str, name: str) -> float:
     try:
         value = float(text)
@@ -78,7 +69,7 @@ def _number(text: str, name: str) -> float:
 def _seconds_list(
     secrets: dict[str, Any], name: str, default: tuple[float, ...]
 ) -> tuple[float, ...]:
-    text = _text(secrets, name)
+    text = variable_text(secrets, name)
     if not text:
         return default
     values = tuple(_number(part.strip(), name) for part in text.split(",") if part.strip())
@@ -97,7 +88,7 @@ def _timeouts(
 
 
 def _bounded(secrets: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
-    text = _text(secrets, name)
+    text = variable_text(secrets, name)
     if not text:
         return default
     value = _number(text, name)

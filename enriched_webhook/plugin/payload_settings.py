@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..shared.notification import FORMAT_ENVELOPE, PAYLOAD_FORMATS
-from .config_errors import ConfigError
+from .config_errors import ConfigError, variable_text
 from .includes import IncludeSpec, IncludeSpecError, parse_includes
 
 # All INCLUDE reads of one event share this budget: they run inside compute(), on one of
@@ -33,17 +33,8 @@ class PayloadSettings:
 DEFAULT_PAYLOAD = PayloadSettings()
 
 
-def _text(secrets: dict[str, Any], name: str) -> str:
-    value = secrets.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ConfigError(name, "is not a string")
-    return value.strip()
-
-
 def _budget(secrets: dict[str, Any]) -> float:
-    text = _text(secrets, "INCLUDE_BUDGET_SECONDS")
+    text = variable_text(secrets, "INCLUDE_BUDGET_SECONDS")
     if not text:
         return DEFAULT_INCLUDE_BUDGET_SECONDS
     try:
@@ -63,11 +54,11 @@ def _budget(secrets: dict[str, Any]) -> float:
 
 def load_payload_settings(secrets: dict[str, Any]) -> PayloadSettings:
     """PAYLOAD_FORMAT (default envelope), INCLUDE (default none), INCLUDE_BUDGET_SECONDS."""
-    payload_format = (_text(secrets, "PAYLOAD_FORMAT") or FORMAT_ENVELOPE).lower()
+    payload_format = (variable_text(secrets, "PAYLOAD_FORMAT") or FORMAT_ENVELOPE).lower()
     if payload_format not in PAYLOAD_FORMATS:
         raise ConfigError("PAYLOAD_FORMAT", "must be one of " + ", ".join(PAYLOAD_FORMATS))
     try:
-        includes = parse_includes(_text(secrets, "INCLUDE"))
+        includes = parse_includes(variable_text(secrets, "INCLUDE"))
     except IncludeSpecError as error:
         raise ConfigError("INCLUDE", str(error)) from None
     return PayloadSettings(payload_format, includes, _budget(secrets))
