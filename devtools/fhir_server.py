@@ -119,15 +119,7 @@ class FhirHandler(BaseHTTPRequestHandler):
         task_id = self.path[len("/Task/") :]
         with state.lock:
             state.task_requests = state.task_requests + 1
-        canned = state.scripted(self.path)
-        if canned is not None:
-            self.send(canned.status, canned.body, canned.content_type)
-            return
-        auth = self.headers.get("Authorization") or ""
-        with state.lock:
-            authorized = auth.startswith("Bearer ") and auth[len("Bearer ") :] in state.tokens
-        if not authorized:
-            self.send(401, b'{"resourceType": "OperationOutcome", "issue": []}')
+        if self.answered_before_lookup(state):
             return
         body = state.tasks.get(task_id)
         if body is None:
@@ -135,21 +127,28 @@ class FhirHandler(BaseHTTPRequestHandler):
             return
         self.send(200, body)
 
+    def answered_before_lookup(self, state: FhirServerState) -> bool:
+        """Any read's gate: a scripted answer, else 401 without a token we issued."""
+        canned = state.scripted(self.path)
+        if canned is not None:
+            self.send(canned.status, canned.body, canned.content_type)
+            return True
+        auth = self.headers.get("Authorization") or ""
+        with state.lock:
+            authorized = auth.startswith("Bearer ") and auth[len("Bearer ") :] in state.tokens
+        if not authorized:
+            self.send(401, b'{"resourceType": "OperationOutcome", "issue": []}')
+            return True
+        return False
+
     def serve_resource(self, state: FhirServerState) -> None:
         """A non-Task read: scripted answer, else 401 without a token, else the resource."""
         with state.lock:
             state.resource_requests = state.resource_requests + 1
-        canned = state.scripted(self.path)
-        if canned is not None:
-            self.send(canned.status, canned.body, canned.content_type)
+        if self.answered_before_lookup(state):
             return
-        auth = self.headers.get("Authorization") or ""
         with state.lock:
-            authorized = auth.startswith("Bearer ") and auth[len("Bearer ") :] in state.tokens
             body = state.resources.get(self.path[1:])
-        if not authorized:
-            self.send(401, b'{"resourceType": "OperationOutcome", "issue": []}')
-            return
         if body is None:
             self.send(404, canvas_not_found_body())
             return

@@ -65,7 +65,6 @@ class WebhookDelivery(CustomModel):
     resent_at = FloatField(null=True)
     content_type = CharField(max_length=64, default="application/json")
     body_parts = IntegerField(default=0)
-    body_chars = BigIntegerField(default=0)
     # Increases with each new row; the FHIR notification format carries it.
     event_number = BigIntegerField(default=0)
     # How the row came to be: event, catch-up, backfill, ping.
@@ -113,4 +112,3 @@ class WebhookReceiverState(CustomModel):
     open_until = FloatField(null=True)
     opened_at = FloatField(null=True)
     last_success_at = FloatField(null=True)
-    last_catch_up_at = FloatField(null=True)

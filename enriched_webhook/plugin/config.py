@@ -57,7 +57,6 @@ class PluginSettings:
     events: frozenset[str]
     source: str
     delivery: DeliverySettings
-    operations_api_key: str = ""
     payload: PayloadSettings = DEFAULT_PAYLOAD
 
 
@@ -180,6 +179,5 @@ def load_settings(secrets: dict[str, Any], environment: dict[str, Any]) -> Plugi
         events=events,
         source=source,
         delivery=load_delivery_settings(secrets),
-        operations_api_key=variable_text(secrets, "OPERATIONS_API_KEY"),
         payload=load_payload_settings(secrets),
     )

@@ -23,7 +23,6 @@ DEFAULT_TICK_BUDGET_SECONDS = 25.0
 # Requests a cron tick has in flight at once; each is bounded by RETRY_TIMEOUTS.
 DEFAULT_CONCURRENCY = 4
 DEFAULT_BREAKER_THRESHOLD = 5
-DEFAULT_BREAKER_OPEN_SECONDS = 60.0
 DEFAULT_CATCH_UP_HOURS = 24.0
 DEFAULT_RETENTION_DAYS = 30.0
 MAX_TIMEOUT_SECONDS = 30.0
@@ -41,7 +40,6 @@ class DeliverySettings:
     tick_budget_seconds: float = DEFAULT_TICK_BUDGET_SECONDS
     concurrency: int = DEFAULT_CONCURRENCY
     breaker_threshold: int = DEFAULT_BREAKER_THRESHOLD
-    breaker_open_seconds: float = DEFAULT_BREAKER_OPEN_SECONDS
     catch_up_hours: float = DEFAULT_CATCH_UP_HOURS
     retention_days: float = DEFAULT_RETENTION_DAYS
 
@@ -113,7 +111,6 @@ def load_delivery_settings(secrets: dict[str, Any]) -> DeliverySettings:
         breaker_threshold=int(
             _bounded(secrets, "BREAKER_THRESHOLD", DEFAULT_BREAKER_THRESHOLD, 1, 1000)
         ),
-        breaker_open_seconds=DEFAULT_BREAKER_OPEN_SECONDS,
         catch_up_hours=_bounded(secrets, "CATCH_UP_HOURS", DEFAULT_CATCH_UP_HOURS, 0, 24 * 14),
         retention_days=_bounded(secrets, "RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 0, 3650),
     )

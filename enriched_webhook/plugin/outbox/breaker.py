@@ -23,6 +23,8 @@ from .retry_policy import receiver_is_up
 from .sender import SendResult
 
 SUCCESS_STAMP_SECONDS = 60.0
+# While open, each cron tick probes: `open_until` says when the next one is expected.
+PROBE_INTERVAL_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -76,5 +78,5 @@ def record(settings: PluginSettings, result: SendResult, now: float) -> bool:
     failures = rows.values_list("consecutive_failures", flat=True).first() or 0
     if failures >= settings.delivery.breaker_threshold:
         opened_at = row.opened_at if row.opened_at is not None else now
-        rows.update(open_until=now + settings.delivery.breaker_open_seconds, opened_at=opened_at)
+        rows.update(open_until=now + PROBE_INTERVAL_SECONDS, opened_at=opened_at)
     return False

@@ -82,7 +82,6 @@ def _finish_body(
     return {
         "content_type": built.content_type,
         "body_parts": parts,
-        "body_chars": len(built.body),
         "event_number": int(row.dbid),
     }
 
@@ -109,8 +108,9 @@ def intake_event(
         )
     read_done = time.perf_counter()
     msg_id = webhook_id(event_name, task_id, occurred_at(task))
-    if find(msg_id) is not None:  # cheap: a repeated event reads no includes
-        return Intake("duplicate", find(msg_id), "this event occurrence is already in the outbox")
+    existing = find(msg_id)
+    if existing is not None:  # cheap: a repeated event reads no includes
+        return Intake("duplicate", existing, "this event occurrence is already in the outbox")
     include_started = time.perf_counter()
     included = read_event_includes(settings, task, reader)
     include_ms = (time.perf_counter() - include_started) * 1000

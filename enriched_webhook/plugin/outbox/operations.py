@@ -244,7 +244,7 @@ def send_ping(settings: PluginSettings, now: float) -> dict[str, Any]:
             return {"webhook_id": msg_id, "state": "not-sent", "status": None, "error": ""}
         parts = store_body(msg_id, body)
         WebhookDelivery.objects.filter(dbid=row.dbid).update(
-            body_parts=parts, body_chars=len(body), event_number=row.dbid
+            body_parts=parts, event_number=row.dbid
         )
     row.refresh_from_db()
     outcome = attempt(settings, row, token, settings.delivery.retry_timeouts)
