@@ -168,13 +168,19 @@ def fill(runner: PluginRunner, fhir: LocalFhirServer, receiver: ScriptedReceiver
     }
 
 
+# A tick's own budget is under a minute; the demo waits that long for one in flight at stop.
+CRON_JOIN_SECONDS = 60.0
+
+
 def cron_every_minute(runner: PluginRunner, stop: threading.Event) -> None:
-    """A CRON event at the start of each minute, as Canvas sends it."""
+    """A CRON event at the start of each minute, as Canvas sends it, until stop is set."""
     while not stop.wait(60 - time.time() % 60):
         try:
             tick(runner)
-        except Exception as error:  # the runner stopping under us ends the demo anyway
-            print("  cron tick failed: " + type(error).__name__, file=sys.stderr)
+        except Exception as error:
+            print(
+                "  cron tick failed: " + type(error).__name__ + ": " + str(error), file=sys.stderr
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -198,15 +204,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "  outbox filled: "
                         + ", ".join(name + " " + str(count) for name, count in made.items())
                     )
-                    threading.Thread(
+                    cron = threading.Thread(
                         target=cron_every_minute, args=(runner, stop), daemon=True
-                    ).start()
-                    print("  open (stand-in staff session): " + gateway.login_url())
-                    print("  the page itself: " + gateway.page_url + " (401 without the session)")
-                    print("  Ctrl-C stops the runner, the gateway and the servers")
-                    deadline = time.monotonic() + args.seconds if args.seconds else None
-                    while deadline is None or time.monotonic() < deadline:
-                        time.sleep(0.2)
+                    )
+                    cron.start()
+                    try:
+                        print("  open (stand-in staff session): " + gateway.login_url())
+                        print(
+                            "  the page itself: " + gateway.page_url + " (401 without the session)"
+                        )
+                        print("  Ctrl-C stops the runner, the gateway and the servers")
+                        deadline = time.monotonic() + args.seconds if args.seconds else None
+                        while deadline is None or time.monotonic() < deadline:
+                            time.sleep(0.2)
+                    finally:
+                        # The cron thread finishes its tick before the runner goes away: a tick
+                        # on a stopping runner would fail for no fault of the plugin.
+                        stop.set()
+                        cron.join(timeout=CRON_JOIN_SECONDS)
     except KeyboardInterrupt:
         print("  stopped")
     except (RunnerError, OSError) as error:
