@@ -27,7 +27,7 @@ from .catch_up import catch_up
 from .delivery import finish, prepare
 from .intake import complete_read
 from .sender import post_all
-from .store import claim, delete_rows, new_claim_token
+from .store import claim, delete_rows, new_claim_token, renew
 
 BATCH = 50
 # A request is not started with less than this left of the tick's budget.
@@ -203,8 +203,11 @@ def _send_chunk(
     token: str,
     timeouts: tuple[float, float],
 ) -> None:
+    held = renew([row.dbid for row in rows], token, time.time(), settings.delivery.claim_seconds)
     ready = []
     for row in rows:
+        if row.dbid not in held:
+            continue  # its claim lapsed while earlier chunks were sent; another holder has it
         prepared = prepare(settings, row, token)
         if prepared is None:
             report.failed = report.failed + 1

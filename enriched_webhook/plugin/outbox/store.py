@@ -55,6 +55,20 @@ def claim(dbid: int, states: tuple[str, ...], now: float, seconds: float, token:
     return bool(count == 1)
 
 
+def renew(dbids: list[int], token: str, now: float, seconds: float) -> set[int]:
+    """Extend this claim on `dbids` just before their requests go out; the ids still held.
+
+    A tick claims a batch at once and sends it a few rows at a time: a row further down the
+    batch may wait longer than its claim lasts, and another tick (or a resend) may have
+    claimed it since. Only the rows this token still holds are sent, each once.
+    """
+    WebhookDelivery.objects.filter(dbid__in=dbids, claim_token=token).update(
+        claimed_until=now + seconds
+    )
+    held = WebhookDelivery.objects.filter(dbid__in=dbids, claim_token=token)
+    return set(held.values_list("dbid", flat=True))
+
+
 def update_claimed(dbid: int, token: str, fields: dict[str, Any]) -> bool:
     """Apply `fields` only if this claim still holds; releases the claim."""
     fields = dict(fields, claimed_until=None, claim_token="")
