@@ -199,6 +199,13 @@ class DeliveriesPage(StaffSessionAuthMixin, SimpleAPI):
             + str(enqueued)
             + " Tasks queued for delivery."
         )
+        if not result.get("complete", True):
+            message = (
+                message
+                + " More remain: run Backfill again from "
+                + str(result.get("resume_since") or "")[:10]
+                + " (Tasks already queued are skipped)."
+            )
         return [JSONResponse({"message": message, "result": result})]
 
     # --- shared checks -----------------------------------------------------------------
@@ -275,7 +282,7 @@ def status_note(status: object) -> str:
 
 RESEND_OUTCOMES = {
     "already-delivered": "is already delivered: nothing to resend.",
-    "read-scheduled": "is still reading its Task: the read runs again on the next tick.",
+    "read-scheduled": "has no Task read yet: the Task is read again, and sent, on the next tick.",
     "just-resent": "was resent seconds ago: not attempted again.",
     "in-progress": "is being attempted right now: not attempted twice.",
 }

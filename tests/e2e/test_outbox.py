@@ -293,7 +293,11 @@ def test_catch_up_delivers_tasks_that_never_produced_an_event(
     assert set(after_one_tick.values()) == {1}
     assert {by_task[t]["origin"] for t in missed[1:]} == {"catch-up"}
     assert by_task[missed[0]]["origin"] == "event"
-    assert status == 200 and backfilled == {"enqueued": 4}  # too_new and too_old
+    assert status == 200 and backfilled == {
+        "enqueued": 4,
+        "complete": True,
+        "resume_since": None,
+    }  # too_new and too_old
     assert {by_task[t]["origin"] for t in too_new + too_old} == {"backfill"}
     assert {row["state"] for row in listed} == {"delivered"} and len(listed) == 10
     assert set(receiver.handled.values()) == {1}

@@ -12,6 +12,7 @@ search offers only `modified`), needs no token or HTTP round trip, and runs in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,31 +23,59 @@ from ..config import PluginSettings
 from .store import create_row, read_row_id
 
 GRACE_SECONDS = 120.0
-# At most this many Tasks are compared per tick; the rest wait for the next tick.
-MAX_TASKS_PER_TICK = 2000
+# Tasks are compared with the outbox a page at a time, at most MAX_SCANNED per call, and a
+# call adds at most MAX_ENQUEUED rows (each an INSERT): a tick or a backfill request stays
+# within a few seconds on an instance with many Tasks.
+PAGE = 1000
+MAX_SCANNED = 20000
+MAX_ENQUEUED = 2000
 CATCH_UP_EVENT = "TASK_CREATED"
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Tasks with no row, and where a scan that stopped short would go on from."""
+
+    missing: list[str]
+    resume_from: float | None  # a `created` time; None when the whole range was compared
 
 
 def _when(unix: float) -> datetime:
     return datetime.fromtimestamp(unix, UTC)
 
 
-def missing_task_ids(since: float, until: float) -> list[str]:
-    """Ids of Tasks created in [since, until) that have no TASK_CREATED row."""
-    found = (
-        Task.objects.filter(created__gte=_when(since), created__lt=_when(until))
-        .order_by("created")
-        .values_list("id", flat=True)[:MAX_TASKS_PER_TICK]
+def missing_task_ids(since: float, until: float, newest_first: bool = False) -> Scan:
+    """Tasks created in [since, until) that have no TASK_CREATED row.
+
+    Catch-up looks newest first (a Task missed a minute ago matters now; older ones were
+    looked at by earlier ticks); backfill oldest first, so a range larger than one call
+    goes on from `resume_from`.
+    """
+    order = ("-created", "-id") if newest_first else ("created", "id")
+    tasks = Task.objects.filter(created__gte=_when(since), created__lt=_when(until)).order_by(
+        *order
     )
-    ids = [str(value) for value in found]
-    if not ids:
-        return []
-    have = set(
-        WebhookDelivery.objects.filter(event=CATCH_UP_EVENT, task_id__in=ids).values_list(
-            "task_id", flat=True
+    missing: list[str] = []
+    scanned = 0
+    while scanned < MAX_SCANNED:
+        page = list(tasks.values_list("id", "created")[scanned : scanned + PAGE])
+        if not page:
+            return Scan(missing, None)
+        scanned = scanned + len(page)
+        ids = [str(task_id) for task_id, _created in page]
+        have = set(
+            WebhookDelivery.objects.filter(event=CATCH_UP_EVENT, task_id__in=ids).values_list(
+                "task_id", flat=True
+            )
         )
-    )
-    return [task_id for task_id in ids if task_id not in have]
+        for task_id, created in page:
+            if str(task_id) not in have:
+                missing.append(str(task_id))
+                if len(missing) == MAX_ENQUEUED:
+                    return Scan(missing, created.timestamp())
+        if len(page) < PAGE:
+            return Scan(missing, None)
+    return Scan(missing, page[-1][1].timestamp())
 
 
 def enqueue_reads(task_ids: list[str], origin: str, now: float) -> int:
@@ -74,9 +103,15 @@ def catch_up(settings: PluginSettings, now: float) -> int:
     if settings.delivery.catch_up_hours <= 0 or CATCH_UP_EVENT not in settings.events:
         return 0
     since = now - settings.delivery.catch_up_hours * 3600
-    return enqueue_reads(missing_task_ids(since, now - GRACE_SECONDS), "catch-up", now)
+    scan = missing_task_ids(since, now - GRACE_SECONDS, newest_first=True)
+    return enqueue_reads(scan.missing, "catch-up", now)
 
 
-def backfill(settings: PluginSettings, since: float, now: float) -> int:
-    """Like catch-up, from `since` (any age) to now: the operations API's backfill."""
-    return enqueue_reads(missing_task_ids(since, now), "backfill", now)
+def backfill(settings: PluginSettings, since: float, now: float) -> tuple[int, float | None]:
+    """Like catch-up, from `since` (any age) to now: the operations API's backfill.
+
+    Returns how many rows it added and, when the range was larger than one call, the time
+    to call again from (the rows already added are skipped then).
+    """
+    scan = missing_task_ids(since, now)
+    return enqueue_reads(scan.missing, "backfill", now), scan.resume_from

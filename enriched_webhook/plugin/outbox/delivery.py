@@ -40,7 +40,7 @@ class Prepared:
 
     body: str
     headers: dict[str, str]
-    timestamp: int
+    started_at: float  # the attempt's log time (the signature's timestamp is whole seconds)
 
 
 def prepare(settings: PluginSettings, row: Any, token: str) -> Prepared | None:
@@ -50,9 +50,11 @@ def prepare(settings: PluginSettings, row: Any, token: str) -> Prepared | None:
         # Never send a partial or missing body: end the row with a reason an operator sees.
         update_claimed(row.dbid, token, {"state": "failed", "last_error": "stored body missing"})
         return None
-    timestamp = int(time.time())
-    headers = sign_request(settings, row.webhook_id, timestamp, body, row.task_id, row.content_type)
-    return Prepared(body, headers, timestamp)
+    started_at = time.time()
+    headers = sign_request(
+        settings, row.webhook_id, int(started_at), body, row.task_id, row.content_type
+    )
+    return Prepared(body, headers, started_at)
 
 
 def finish(
@@ -64,7 +66,7 @@ def finish(
     decided = verdict(result, number - row.schedule_start, settings.delivery.retry_schedule, now)
     # The attempt's log entry, the row's new state and the body's removal commit together.
     with atomic():
-        _record(settings, row, token, number, float(prepared.timestamp), result, decided, now)
+        _record(settings, row, token, number, prepared.started_at, result, decided, now)
     return AttemptOutcome(decided.state, result.status, result.error, result.latency_ms, number)
 
 

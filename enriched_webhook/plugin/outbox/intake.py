@@ -181,7 +181,11 @@ def complete_read(
         retryable = isinstance(error, FhirReadError) and error.retryable
         reason = error.reason if isinstance(error, FhirReadError) else "invalid Task: " + str(error)
         number = row.read_attempts + 1
-        next_at = next_read_at(number, settings.delivery.retry_schedule, now) if retryable else None
+        next_at = (
+            next_read_at(number - row.schedule_start, settings.delivery.retry_schedule, now)
+            if retryable
+            else None
+        )
         state = "reading" if next_at is not None else "failed"
         record_attempt(
             {
@@ -247,5 +251,5 @@ def _take_new_id(
     row.webhook_id = msg_id
     finish = _finish_body(settings, row, row.event, task, now, included)
     WebhookDelivery.objects.filter(dbid=row.dbid).update(
-        state="pending", next_attempt_at=now, last_error="", **finish
+        state="pending", next_attempt_at=now, last_error="", schedule_start=0, **finish
     )

@@ -20,7 +20,7 @@ from ..config import PluginSettings
 from . import breaker
 from .catch_up import backfill as backfill_tasks
 from .delivery import attempt
-from .store import claim, create_row, new_claim_token, store_body
+from .store import READ_ID_PREFIX, claim, create_row, new_claim_token, store_body
 
 RESEND_DEBOUNCE_SECONDS = 10.0
 MAX_PAGE = 200
@@ -175,6 +175,11 @@ def resend(settings: PluginSettings, webhook_id: str, now: float) -> dict[str, A
         return {"webhook_id": webhook_id, "result": "read-scheduled", "state": row.state}
     if row.resent_at is not None and now - row.resent_at < RESEND_DEBOUNCE_SECONDS:
         return {"webhook_id": webhook_id, "result": "just-resent", "state": row.state}
+    if row.state == "failed" and row.webhook_id.startswith(READ_ID_PREFIX):
+        # Its Task was never read, so there is no body to send: read it again (the next tick
+        # does, and sends it), with a new run of the schedule.
+        _read_again([row.dbid], now)
+        return {"webhook_id": webhook_id, "result": "read-scheduled", "state": "reading"}
     token = new_claim_token()
     if not claim(row.dbid, ("failed", "pending"), now, settings.delivery.claim_seconds, token):
         return {"webhook_id": webhook_id, "result": "in-progress", "state": row.state}
@@ -198,20 +203,44 @@ def resend_failed(
 ) -> dict[str, Any]:
     """Make every failed row created since `since` (of `webhook_ids`, if given) due again;
     the next ticks send them."""
-    rows = WebhookDelivery.objects.filter(state="failed", created_at__gte=since, body_parts__gt=0)
+    failed = WebhookDelivery.objects.filter(state="failed", created_at__gte=since)
     if webhook_ids is not None:
-        rows = rows.filter(webhook_id__in=webhook_ids)
-    ids = list(rows.values_list("dbid", "attempts"))
+        failed = failed.filter(webhook_id__in=webhook_ids)
+    unread = failed.filter(webhook_id__startswith=READ_ID_PREFIX)
+    ids = list(failed.filter(body_parts__gt=0).values_list("dbid", "attempts"))
     resent = 0
     for dbid, attempts in ids:
         resent = resent + WebhookDelivery.objects.filter(dbid=dbid, state="failed").update(
             state="pending", next_attempt_at=now, schedule_start=attempts
         )
-    return {"resent": resent}
+    return {
+        "resent": resent,
+        "read_again": _read_again(list(unread.values_list("dbid", flat=True)), now),
+    }
+
+
+def _read_again(dbids: list[int], now: float) -> int:
+    """Failed rows whose Task was never read become due reads, with a new run of the
+    schedule (`schedule_start` counts from the reads made so far)."""
+    count = 0
+    for dbid, reads in WebhookDelivery.objects.filter(dbid__in=dbids).values_list(
+        "dbid", "read_attempts"
+    ):
+        count = count + WebhookDelivery.objects.filter(dbid=dbid, state="failed").update(
+            state="reading", next_attempt_at=now, schedule_start=reads, resent_at=now
+        )
+    return count
 
 
 def backfill(settings: PluginSettings, since: float, now: float) -> dict[str, Any]:
-    return {"enqueued": backfill_tasks(settings, since, now)}
+    """Enqueue Tasks created since `since` with no row; `complete` is False when the range
+    holds more than one call adds: call again from `resume_since`."""
+    enqueued, resume_from = backfill_tasks(settings, since, now)
+    return {
+        "enqueued": enqueued,
+        "complete": resume_from is None,
+        "resume_since": iso(resume_from),
+    }
 
 
 def send_ping(settings: PluginSettings, now: float) -> dict[str, Any]:

@@ -1,0 +1,129 @@
+"""The outbox at its limits, in the real runner: claims that lapse mid-tick, backfills larger
+than one call, and failed Task reads sent again by an operator.
+
+Each of these was a way to send an event twice or never; each test failed before its fix.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from devtools.fault_gate import FORWARD, REFUSE
+from devtools.fhir_server import LocalFhirServer
+from devtools.outbox_client import api, insert_tasks, tick
+from tests.e2e.outbox_support import (
+    API_KEY,
+    CountingReceiver,
+    FaultGate,
+    PluginRunner,
+    distinct_tasks,
+    new_whsec,
+    outbox_variables,
+)
+from tests.e2e.test_outbox import detail, rows
+
+pytestmark = pytest.mark.runner
+
+
+def test_a_row_whose_claim_lapsed_mid_tick_is_sent_by_one_tick_only(
+    fhir: LocalFhirServer,
+) -> None:
+    """A tick claims a batch and sends it one row at a time to a slow receiver (0.7 s each,
+    30 rows), longer than a claim lasts (12 s here); a second tick takes the lapsed rows.
+    Each row goes out once."""
+    secret = new_whsec()
+    ids = distinct_tasks(fhir, "lapse", 30)
+    with CountingReceiver(secret) as receiver, FaultGate(receiver.port, REFUSE) as gate:
+        variables = outbox_variables(
+            fhir,
+            gate.url,
+            secret,
+            DELIVERY_CONCURRENCY="1",
+            CRON_TIME_BUDGET="50",
+            RETRY_TIMEOUTS="1,3",
+        )
+        with PluginRunner(variables) as runner:
+            for task_id in ids:
+                runner.send_event("TASK_CREATED", task_id)
+            gate.set_mode("delay:0.7")
+            time.sleep(1.1)
+            first = threading.Thread(target=tick, args=(runner,))
+            first.start()
+            time.sleep(14)  # past the first tick's claims (RETRY 1+3 s, FHIR 1+2 s, + 5 s)
+            tick(runner)
+            first.join()
+            gate.set_mode(FORWARD)
+            listed = rows(runner)
+    sends = Counter(arrival.headers["webhook-id"] for arrival in receiver.arrivals)
+    assert len(sends) == 30
+    assert sends.most_common(1)[0][1] == 1, "a row was sent by both ticks"
+    assert {row["state"] for row in listed} == {"delivered"}
+    assert set(receiver.handled.values()) == {1}
+
+
+def test_a_backfill_larger_than_one_call_says_so_and_the_next_call_adds_the_rest(
+    fhir: LocalFhirServer, tmp_path: Path
+) -> None:
+    secret = new_whsec()
+    database = tmp_path / "canvas_db.sqlite3"
+    now = datetime.now(UTC)
+    with CountingReceiver(secret) as receiver:
+        url = f"http://127.0.0.1:{receiver.port}/hook"
+        variables = outbox_variables(fhir, url, secret, CATCH_UP_HOURS="0")
+        with PluginRunner(variables, database=database) as runner:
+            older = insert_tasks(database, now - timedelta(days=3), 1500)
+            newer = insert_tasks(database, now - timedelta(days=2), 600)
+            since = {"since": (now - timedelta(days=4)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            status, first = api(runner, "POST", "/api/backfill", API_KEY, since)
+            resume = {"since": first["resume_since"]}
+            _, second = api(runner, "POST", "/api/backfill", API_KEY, resume)
+            _, third = api(runner, "POST", "/api/backfill", API_KEY, since)
+            listed = rows(runner)
+    assert status == 200
+    assert first["enqueued"] == 2000 and first["complete"] is False
+    assert first["resume_since"] == (now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert second == {"enqueued": 100, "complete": True, "resume_since": None}
+    assert third == {"enqueued": 0, "complete": True, "resume_since": None}
+    assert sorted(row["task_id"] for row in listed) == sorted(older + newer)
+    assert receiver.handled == {}
+
+
+def test_a_row_whose_task_read_was_refused_is_read_and_sent_after_a_resend(
+    fhir: LocalFhirServer,
+) -> None:
+    secret = new_whsec()
+    one, other = distinct_tasks(fhir, "unread", 2)
+    with CountingReceiver(secret) as receiver:
+        url = f"http://127.0.0.1:{receiver.port}/hook"
+        with PluginRunner(outbox_variables(fhir, url, secret)) as runner:
+            for task_id in (one, other):
+                fhir.script_response("/Task/" + task_id, 403)
+                runner.send_event("TASK_CREATED", task_id)
+            failed = {row["task_id"]: row for row in rows(runner, state="failed")}
+            status, resent = api(
+                runner, "POST", f"/api/deliveries/{failed[one]['webhook_id']}/resend", API_KEY
+            )
+            _, twice = api(
+                runner, "POST", f"/api/deliveries/{failed[one]['webhook_id']}/resend", API_KEY
+            )
+            _, all_failed = api(
+                runner, "POST", "/api/resend-failed", API_KEY, {"since": "2026-01-01T00:00:00Z"}
+            )
+            tick(runner)
+            listed = {row["task_id"]: row for row in rows(runner)}
+            history = detail(runner, listed[one]["webhook_id"])["history"]
+    assert set(failed) == {one, other}
+    assert failed[one]["last_error"] == "FHIR API answered 403"
+    assert status == 200 and resent["result"] == "read-scheduled"
+    assert twice["result"] == "read-scheduled"  # still one read: the row is already due
+    assert all_failed == {"resent": 0, "read_again": 1}  # the other one; `one` is reading
+    assert {row["state"] for row in listed.values()} == {"delivered"}
+    assert set(receiver.handled.values()) == {1} and len(receiver.handled) == 2
+    phases = [(entry["phase"], entry["outcome"]) for entry in history]
+    assert phases == [("read", "failed"), ("send", "delivered")]
