@@ -18,11 +18,11 @@ from ..shared.notification import (
     FORMAT_ENVELOPE,
     FORMAT_NOTIFICATION,
     GAP_REASON_SYSTEM,
-    INSTANT,
     NOTIFICATION_TYPES,
     RELATIVE_REFERENCE,
     SUBSCRIPTION_STATUSES,
     TOPIC_TYPES,
+    is_instant,
 )
 from ..shared.task_rules import TaskRuleError, check_task
 from .envelope import MAX_SOURCE_LENGTH, check_envelope, decode_body
@@ -134,7 +134,7 @@ def _event(named: dict[str, list[dict[str, Any]]]) -> tuple[int, str, str]:
         _value(by_name["event-number"][0], "valueString", "event-number"), "event-number"
     )
     timestamp = _value(by_name["timestamp"][0], "valueInstant", "timestamp")
-    if not isinstance(timestamp, str) or INSTANT.fullmatch(timestamp) is None:
+    if not isinstance(timestamp, str) or not is_instant(timestamp):
         raise _refuse("the event timestamp is not an instant")
     focus = _value(by_name["focus"][0], "valueReference", "focus")
     reference = focus.get("reference") if isinstance(focus, dict) else None
@@ -229,7 +229,7 @@ def parse_notification(document: dict[str, Any], subject: str | None = None) -> 
     if document.get("type") != "history":
         raise _refuse("Bundle.type is not history")
     timestamp = document.get("timestamp")
-    if not isinstance(timestamp, str) or INSTANT.fullmatch(timestamp) is None:
+    if not isinstance(timestamp, str) or not is_instant(timestamp):
         raise _refuse("Bundle.timestamp is not an instant")
     entries = document.get("entry")
     if not isinstance(entries, list) or len(entries) < 2 or len(entries) > MAX_ENTRIES:

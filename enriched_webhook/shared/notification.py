@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .payload import EVENT_TYPES, occurred_at, utc_iso
+from .payload import EVENT_TYPES, is_envelope_time, occurred_at, utc_iso
 
 FORMAT_ENVELOPE = "envelope"
 FORMAT_NOTIFICATION = "fhir-notification"
@@ -44,6 +44,13 @@ NOTIFICATION_TYPES = frozenset(
 )
 # A FHIR instant: a full date-time with seconds and a time zone.
 INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+
+
+def is_instant(value: str) -> bool:
+    """A FHIR instant that is also a real time (the pattern alone passes 9999-99-99T99:...)."""
+    return INSTANT.fullmatch(value) is not None and is_envelope_time(value)
+
+
 # A literal relative reference `Type/id`, optionally versioned `Type/id/_history/v`.
 RELATIVE_REFERENCE = re.compile(
     r"([A-Z][A-Za-z]{1,63})/([A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?"
@@ -94,7 +101,7 @@ def event_instant(task: dict[str, Any], now: float) -> str:
     """When the event happened, as a FHIR instant: the envelope timestamp's rule (the Task's
     lastModified, else authoredOn, in UTC), else `now` when that is no instant (a date)."""
     when = utc_iso(occurred_at(task), now)
-    return when if INSTANT.fullmatch(when) else instant(now)
+    return when if is_instant(when) else instant(now)
 
 
 def subscription_reference(source: str, webhook_url: str) -> str:

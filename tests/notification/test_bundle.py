@@ -303,6 +303,12 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
         lambda d: _event_part(d, "timestamp").update(valueInstant="2026"),
     ),
     (
+        "event time not a real time",
+        lambda d: _event_part(d, "timestamp").update(valueInstant="2024-02-30T25:61:61+99:99"),
+    ),
+    ("Bundle time not a real time", lambda d: d.update(timestamp="9999-99-99T99:99:99Z")),
+    ("Bundle time on February 30th", lambda d: d.update(timestamp="2026-02-30T10:00:00Z")),
+    (
         "focus names no entry",
         lambda d: _event_part(d, "focus").update(valueReference={"reference": "Task/elsewhere"}),
     ),
