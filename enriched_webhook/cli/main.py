@@ -20,8 +20,8 @@ PROG = "enriched-webhook"
 COMMANDS = {
     "keys": "make a whsec_ secret, or a JWT key pair and its JWKS",
     "bundle": "write the deployable plugin for `canvas deploy`",
-    "schema": "print the JSON Schema of payload v1",
-    "audit": "validate payload files: envelope, Task rules, R4B Task",
+    "schema": "print the JSON Schema of the payload (envelope v1 or --format fhir-notification)",
+    "audit": "validate captured payloads (envelopes or notification Bundles), Task rules, R4B",
     "verify": "check the signature of one captured request offline",
     "receive": "run the reference webhook receiver",
 }

@@ -46,7 +46,8 @@ TASK_INCLUDES = {
 }
 # `Task:patient` follows `for` only where it is a Patient, as the FHIR search parameter does.
 IMPLIED_TARGETS = {"patient": "Patient"}
-DEFAULT_BUDGET_SECONDS = 5.0
+# How long all of one event's include reads may take together (INCLUDE_BUDGET_SECONDS).
+DEFAULT_INCLUDE_BUDGET_SECONDS = 3.0
 CONNECT_TIMEOUT_SECONDS = 3.0
 MAX_READS = 10
 # References named one by one (read or gap); past this, one gap counts the rest, so the
@@ -183,7 +184,7 @@ def read_includes(
     specs: tuple[IncludeSpec, ...],
     base_url: str,
     token: str,
-    budget_seconds: float = DEFAULT_BUDGET_SECONDS,
+    budget_seconds: float = DEFAULT_INCLUDE_BUDGET_SECONDS,
 ) -> Included:
     """Read what `specs` name in `task`, concurrently, within `budget_seconds` in all."""
     reads, gaps = plan_reads(task, specs, base_url)

@@ -12,11 +12,15 @@ from typing import Any
 
 from ..shared.notification import FORMAT_ENVELOPE, PAYLOAD_FORMATS
 from .config_errors import ConfigError, variable_text
-from .includes import IncludeSpec, IncludeSpecError, parse_includes
+from .includes import (
+    DEFAULT_INCLUDE_BUDGET_SECONDS,
+    IncludeSpec,
+    IncludeSpecError,
+    parse_includes,
+)
 
 # All INCLUDE reads of one event share this budget: they run inside compute(), on one of
 # the runner's few worker threads, before the first delivery attempt.
-DEFAULT_INCLUDE_BUDGET_SECONDS = 3.0
 MIN_INCLUDE_BUDGET_SECONDS = 0.5
 MAX_INCLUDE_BUDGET_SECONDS = 10.0
 
