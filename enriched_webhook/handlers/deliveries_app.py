@@ -173,6 +173,7 @@ class DeliveriesPage(StaffSessionAuthMixin, SimpleAPI):
         message = (
             "Test event "
             + str(result.get("webhook_id"))
+            + (" (sent seconds ago, not sent again)" if result.get("result") == "just-sent" else "")
             + ": "
             + str(result.get("state"))
             + status_note(result.get("status"))

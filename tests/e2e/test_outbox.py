@@ -355,12 +355,16 @@ def test_a_ping_is_signed_sent_once_and_accepted_by_the_library(fhir: LocalFhirS
     with CountingReceiver(secret) as receiver, FaultGate(receiver.port) as gate:
         with PluginRunner(outbox_variables(fhir, gate.url, secret)) as runner:
             status, first = api(runner, "POST", "/api/ping", API_KEY)
+            _, double_click = api(runner, "POST", "/api/ping", API_KEY)
+            time.sleep(5.1)  # PING_DEBOUNCE_SECONDS
             gate.set_mode(REFUSE)
             _, refused = api(runner, "POST", "/api/ping", API_KEY)
             tick(runner)
             refused_row = detail(runner, refused["webhook_id"])
             refused_by_key = api(runner, "POST", "/api/ping", None)[0]
     assert status == 200 and first["state"] == "delivered" and first["status"] == 204
+    assert double_click["result"] == "just-sent" and first["result"] == "sent"
+    assert double_click["webhook_id"] == first["webhook_id"]
     assert refused["state"] == "failed" and refused["webhook_id"] != first["webhook_id"]
     assert refused_row["attempts"] == 1 and refused_row["type"] == "ping"
     assert refused_by_key == 401

@@ -6,6 +6,7 @@ Each of these was a way to send an event twice or never; each test failed before
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -127,3 +128,37 @@ def test_a_row_whose_task_read_was_refused_is_read_and_sent_after_a_resend(
     assert set(receiver.handled.values()) == {1} and len(receiver.handled) == 2
     phases = [(entry["phase"], entry["outcome"]) for entry in history]
     assert phases == [("read", "failed"), ("send", "delivered")]
+
+
+def test_the_summary_counts_outcomes_by_when_they_happened_and_waiting_rows_of_any_age(
+    fhir: LocalFhirServer, tmp_path: Path
+) -> None:
+    """An outage longer than a day keeps its rows in "retrying"; a delivery or failure two
+    days ago is not one of the last 24 h (but a failure still counts in total_failed)."""
+    secret = new_whsec()
+    database = tmp_path / "canvas_db.sqlite3"
+    refused, waiting, delivered = distinct_tasks(fhir, "summary", 3)
+    with CountingReceiver(secret) as receiver, FaultGate(receiver.port, "status:400") as gate:
+        variables = outbox_variables(fhir, gate.url, secret, CATCH_UP_HOURS="0")
+        with PluginRunner(variables, database=database) as runner:
+            runner.send_event("TASK_CREATED", refused)
+            gate.set_mode("status:503")
+            runner.send_event("TASK_CREATED", waiting)
+            gate.set_mode(FORWARD)
+            runner.send_event("TASK_CREATED", delivered)
+            _, today = api(runner, "GET", "/api/summary", API_KEY)
+            with sqlite3.connect(database) as connection:
+                connection.execute(
+                    "UPDATE webhookdelivery SET created_at = created_at - 172800,"
+                    " delivered_at = delivered_at - 172800"
+                )
+                connection.execute("UPDATE webhookattempt SET started_at = started_at - 172800")
+            _, two_days_on = api(runner, "GET", "/api/summary", API_KEY)
+    counts = ("delivered", "failed", "retrying", "total_failed")
+    assert {name: today[name] for name in counts} == dict.fromkeys(counts, 1)
+    assert {name: two_days_on[name] for name in counts} == {
+        "delivered": 0,
+        "failed": 0,
+        "retrying": 1,
+        "total_failed": 1,
+    }

@@ -23,6 +23,7 @@ from .delivery import attempt
 from .store import READ_ID_PREFIX, claim, create_row, new_claim_token, store_body
 
 RESEND_DEBOUNCE_SECONDS = 10.0
+PING_DEBOUNCE_SECONDS = 5.0
 MAX_PAGE = 200
 ROW_FIELDS = (
     "webhook_id",
@@ -118,8 +119,10 @@ def _percentile(values: list[float], fraction: float) -> float | None:
 
 
 def summary(settings: PluginSettings, now: float) -> dict[str, Any]:
+    """Delivered and failed count by when that happened (the last 24 h); retrying and
+    reading are what is waiting now, whatever its age (an outage can outlast a day)."""
     since = now - 86400
-    recent = WebhookDelivery.objects.filter(created_at__gte=since)
+    failed_lately = WebhookAttempt.objects.filter(outcome="failed", started_at__gte=since)
     latencies = list(
         WebhookAttempt.objects.filter(
             phase="send", started_at__gte=since, status__isnull=False
@@ -134,10 +137,12 @@ def summary(settings: PluginSettings, now: float) -> dict[str, Any]:
     )
     return {
         "window_hours": 24,
-        "delivered": recent.filter(state="delivered").count(),
-        "retrying": recent.filter(state="pending").count(),
-        "reading": recent.filter(state="reading").count(),
-        "failed": recent.filter(state="failed").count(),
+        "delivered": WebhookDelivery.objects.filter(delivered_at__gte=since).count(),
+        "retrying": WebhookDelivery.objects.filter(state="pending").count(),
+        "reading": WebhookDelivery.objects.filter(state="reading").count(),
+        "failed": WebhookDelivery.objects.filter(
+            state="failed", webhook_id__in=failed_lately.values_list("webhook_id", flat=True)
+        ).count(),
         "total_failed": WebhookDelivery.objects.filter(state="failed").count(),
         "latency_p50_ms": _percentile([float(v) for v in latencies if v is not None], 0.5),
         "latency_p95_ms": _percentile([float(v) for v in latencies if v is not None], 0.95),
@@ -248,8 +253,23 @@ def send_ping(settings: PluginSettings, now: float) -> dict[str, Any]:
 
     It goes through the outbox like any event (a row, a fresh signature, the attempt log),
     so the page and the API show it; a failed ping ends `failed` at once: it tests the
-    receiver now, and a retry hours later would test nothing.
+    receiver now, and a retry hours later would test nothing. A ping asked for within
+    `PING_DEBOUNCE_SECONDS` of the last one answers with that one (a double click is one).
     """
+    recent = (
+        WebhookDelivery.objects.filter(origin="ping", created_at__gte=now - PING_DEBOUNCE_SECONDS)
+        .order_by("-created_at")
+        .values("webhook_id", "state", "last_status", "last_error")
+        .first()
+    )
+    if recent is not None:
+        return {
+            "webhook_id": recent["webhook_id"],
+            "result": "just-sent",
+            "state": recent["state"],
+            "status": recent["last_status"],
+            "error": recent["last_error"],
+        }
     msg_id = ping_id()
     body = serialize(ping_envelope(settings.source, now))
     token = new_claim_token()
@@ -270,7 +290,13 @@ def send_ping(settings: PluginSettings, now: float) -> dict[str, Any]:
             }
         )
         if row is None:  # 128 random bits collided: nothing was sent
-            return {"webhook_id": msg_id, "state": "not-sent", "status": None, "error": ""}
+            return {
+                "webhook_id": msg_id,
+                "result": "not-sent",
+                "state": "not-sent",
+                "status": None,
+                "error": "",
+            }
         parts = store_body(msg_id, body)
         WebhookDelivery.objects.filter(dbid=row.dbid).update(
             body_parts=parts, event_number=row.dbid
@@ -283,4 +309,10 @@ def send_ping(settings: PluginSettings, now: float) -> dict[str, Any]:
             state="failed", next_attempt_at=None
         )
         state = "failed"
-    return {"webhook_id": msg_id, "state": state, "status": outcome.status, "error": outcome.error}
+    return {
+        "webhook_id": msg_id,
+        "result": "sent",
+        "state": state,
+        "status": outcome.status,
+        "error": outcome.error,
+    }

@@ -98,6 +98,15 @@ def action_button(
     )
 
 
+# The filter's words are the badges' words: `pending` rows show as retrying or queued.
+STATE_FILTERS = (
+    ("delivered", "delivered"),
+    ("pending", "retrying or queued"),
+    ("failed", "failed"),
+    ("reading", "reading Task"),
+)
+
+
 def card(label: str, value: Html | str, tone: str = "", small: bool = False) -> Html:
     return element(
         "div",
@@ -130,6 +139,9 @@ def summary_strip(summary: dict[str, Any]) -> Html:
         card("Retrying", text(retrying), "warn" if retrying else ""),
         card("Failed \u00b7 24 h", text(failed), "bad" if failed else ""),
     ]
+    total_failed = summary.get("total_failed", failed)
+    if total_failed != failed:  # the app drawer's badge counts these
+        cards.append(card("Failed \u00b7 all", text(total_failed), "bad"))
     if reading:
         cards.append(card("Reading Task", text(reading)))
     cards += [
@@ -162,8 +174,8 @@ def chart_section(hours: list[dict[str, Any]]) -> Html:
 
 def filters_form(filters: Filters, root: str, failed_ids: list[str], enabled: bool) -> Html:
     options = [element("option", "all states", value="")]
-    for state in ("delivered", "pending", "failed", "reading"):
-        options.append(element("option", state, value=state, selected=filters.state == state))
+    for state, label in STATE_FILTERS:
+        options.append(element("option", label, value=state, selected=filters.state == state))
     resend_all = action_button(
         "resend-failed",
         "Resend failed in view (" + str(len(failed_ids)) + ")",
