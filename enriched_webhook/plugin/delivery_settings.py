@@ -48,6 +48,11 @@ class DeliverySettings:
         return len(self.retry_schedule) + 1
 
     @property
+    def read_budget_seconds(self) -> float:
+        """How long one Task read may take in all: a token and a GET at FHIR_TIMEOUTS each."""
+        return 2 * sum(self.fhir_timeouts)
+
+    @property
     def claim_seconds(self) -> float:
         """How long a claimed row stays claimed: longer than any one attempt can take."""
         slowest = max(sum(self.first_attempt_timeouts), sum(self.retry_timeouts))

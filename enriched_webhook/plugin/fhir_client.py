@@ -6,9 +6,10 @@ it, so it is fetched again once. A 404 right after TASK_CREATED is the read raci
 write, so it is retried a few times within about a second. Failures carry a reason
 (status code, never a response body: bodies may echo PHI or tokens).
 
-Requests go through `requests` with the FHIR_TIMEOUTS bound on each (connect, read):
-Canvas's `Http` helper waits up to 30 s with no per-request bound, which a runner thread
-shared by every plugin of the instance cannot afford. `retryable` on a failure tells the
+Requests go through `requests` with the FHIR_TIMEOUTS bound on each (connect, read), and a
+whole read within twice that (token, a 401's refresh and 404 retries included): Canvas's
+`Http` helper waits up to 30 s with no per-request bound, which a runner thread shared by
+every plugin of the instance cannot afford. `retryable` on a failure tells the
 outbox whether reading again later can help (a timeout, a 5xx) or not (a 403).
 """
 
@@ -48,18 +49,21 @@ class FhirReadError(Exception):
         return self.status not in PERMANENT_READ_STATUSES
 
 
+# A request is not started with less than this left of the read's budget.
+MIN_REQUEST_SECONDS = 0.5
+
+
 class BoundedHttp:
-    """GET and POST through `requests`, every call bounded by (connect, read) seconds."""
+    """GET and POST through `requests`, every call bounded by its (connect, read) seconds."""
 
-    def __init__(self, timeouts: tuple[float, float]) -> None:
-        self.timeouts = timeouts
+    def get(self, url: str, headers: dict[str, str], timeout: tuple[float, float]) -> Any:
+        return requests.get(url, headers=headers, timeout=timeout, allow_redirects=False)
 
-    def get(self, url: str, headers: dict[str, str]) -> Any:
-        return requests.get(url, headers=headers, timeout=self.timeouts, allow_redirects=False)
-
-    def post(self, url: str, data: dict[str, str], headers: dict[str, str]) -> Any:
+    def post(
+        self, url: str, data: dict[str, str], headers: dict[str, str], timeout: tuple[float, float]
+    ) -> Any:
         return requests.post(
-            url, data=data, headers=headers, timeout=self.timeouts, allow_redirects=False
+            url, data=data, headers=headers, timeout=timeout, allow_redirects=False
         )
 
 
@@ -75,10 +79,26 @@ class FhirTaskReader:
     def __init__(self, settings: PluginSettings, cache: Any = None, http: Any = None) -> None:
         self.settings = settings
         self.cache = cache if cache is not None else get_cache()
-        self.http = http if http is not None else BoundedHttp(settings.delivery.fhir_timeouts)
+        self.http = http if http is not None else BoundedHttp()
+        # While a read runs, the time.monotonic() it must end by: each request's timeouts are
+        # cut to what is left, so a whole read (token, 401 refresh, 404 retries) stays within
+        # DeliverySettings.read_budget_seconds, not just each request.
+        self.deadline: float | None = None
+
+    def timeouts(self) -> tuple[float, float]:
+        """FHIR_TIMEOUTS, cut to what is left of the current read's budget."""
+        connect, read = self.settings.delivery.fhir_timeouts
+        if self.deadline is None:
+            return (connect, read)
+        remaining = self.deadline - time.monotonic()
+        if remaining < MIN_REQUEST_SECONDS:
+            raise FhirReadError("the Task read used its whole time budget")
+        connect = min(connect, remaining / 2)
+        return (connect, min(read, remaining - connect))
 
     def fetch_token(self) -> str:
         """A fresh token from the token endpoint, stored in the cache for the next events."""
+        timeout = self.timeouts()
         try:
             response = self.http.post(
                 self.settings.fhir_token_url,
@@ -88,6 +108,7 @@ class FhirTaskReader:
                     "client_secret": self.settings.fhir_client_secret,
                 },
                 headers={"Accept": "application/json"},
+                timeout=timeout,
             )
         except Exception as error:
             raise FhirReadError(
@@ -128,10 +149,12 @@ class FhirTaskReader:
 
     def get_task(self, task_id: str, token: str) -> Any:
         url = self.settings.fhir_base_url + "/Task/" + task_id
+        timeout = self.timeouts()
         try:
             return self.http.get(
                 url,
                 headers={"Authorization": "Bearer " + token, "Accept": "application/fhir+json"},
+                timeout=timeout,
             )
         except Exception as error:
             raise FhirReadError("FHIR API unreachable (" + type(error).__name__ + ")") from None
@@ -140,6 +163,13 @@ class FhirTaskReader:
         """The Task as the FHIR API returned it, parsed but otherwise untouched."""
         if not is_fhir_id(task_id):
             raise FhirReadError("the event's target is not a FHIR id")
+        self.deadline = time.monotonic() + self.settings.delivery.read_budget_seconds
+        try:
+            return self._read(task_id)
+        finally:
+            self.deadline = None
+
+    def _read(self, task_id: str) -> dict[str, Any]:
         token = self.token()
         refreshed = False
         delays = list(NOT_FOUND_RETRY_DELAYS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -161,3 +162,22 @@ def test_a_target_that_is_not_a_fhir_id_is_never_requested(
     with pytest.raises(FhirReadError, match="not a FHIR id"):
         reader(settings_for(fhir)).read(target)
     assert fhir.state.task_requests == before
+
+
+def test_a_whole_read_stays_within_twice_the_fhir_timeouts(fhir: LocalFhirServer) -> None:
+    """Each request is bounded by FHIR_TIMEOUTS, and the read as a whole by twice their sum:
+    here 4 s, against a server that takes 0.9 s to answer each of five 404s (5.5 s)."""
+    settings = settings_for(fhir, FHIR_TIMEOUTS="1,1")
+    assert settings.delivery.read_budget_seconds == 4.0
+    fhir.state.read_delay = 0.9
+    started = time.monotonic()
+    with pytest.raises(FhirReadError) as caught:
+        reader(settings).read("no-such-task")
+    spent = time.monotonic() - started
+    assert caught.value.reason in (
+        "the Task read used its whole time budget",
+        "FHIR API unreachable (ReadTimeout)",
+    )
+    assert caught.value.retryable
+    assert fhir.state.task_requests < 5  # without the budget: all five 404s
+    assert spent < settings.delivery.read_budget_seconds + 0.5

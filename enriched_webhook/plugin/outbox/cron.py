@@ -112,7 +112,10 @@ def run_tick(settings: PluginSettings) -> TickReport:
     report.deleted = retention(settings, now)
     report.caught_up = catch_up(settings, now)
     reader = FhirTaskReader(settings)
-    read_cost = sum(settings.delivery.fhir_timeouts) * 2
+    # A read's worst case: the Task read's budget, then the INCLUDE reads' budget if any.
+    read_cost = settings.delivery.read_budget_seconds + (
+        settings.payload.include_budget_seconds if settings.payload.includes else 0.0
+    )
     token = new_claim_token()
     claim_for = settings.delivery.claim_seconds
 
