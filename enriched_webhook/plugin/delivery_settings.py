@@ -44,10 +44,6 @@ class DeliverySettings:
     retention_days: float = DEFAULT_RETENTION_DAYS
 
     @property
-    def max_attempts(self) -> int:
-        return len(self.retry_schedule) + 1
-
-    @property
     def read_budget_seconds(self) -> float:
         """How long one Task read may take in all: a token and a GET at FHIR_TIMEOUTS each."""
         return 2 * sum(self.fhir_timeouts)
