@@ -4,10 +4,11 @@ Starts a local FHIR server, a receiver, the plugin in the real `canvas run-plugi
 gateway that plays Canvas's `/plugin-io/api/<plugin>/...` with a stand-in staff session.
 It fills the outbox with a realistic mix through real events: Tasks the receiver accepts
 (delivered), Tasks it refuses with a 400 (failed at once), Tasks it answers 503 (retrying
-on the schedule), then prints the URL to open. A CRON event goes to the runner every minute,
-as Canvas sends it, so retries happen while you watch. After the fill the receiver accepts
-the refused Tasks (their bug is fixed), so "Resend" on a failed row delivers it. Ctrl-C
-stops everything it started.
+on the schedule), after a week of history for the chart (devtools/demo_history.py: real
+events, an outage among them, dated back), then prints the URL to open. A CRON event goes
+to the runner every minute, as Canvas sends it, so retries happen while you watch. After
+the fill the receiver accepts the refused Tasks (their bug is fixed), so "Resend" on a
+failed row delivers it. Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import secrets
 import sys
 import threading
 import time
@@ -27,6 +29,7 @@ from enriched_webhook.receiver.errors import AlreadyHandledError, WebhookVerific
 from enriched_webhook.receiver.verifier import Verifier
 from enriched_webhook.tools.keys import new_hmac_secret
 
+from .demo_history import OUTAGE_TASKS, add_past_week, normal_hours
 from .fhir_server import LocalFhirServer
 from .fixtures import fixture_tasks
 from .gateway import SimpleApiGateway
@@ -133,13 +136,13 @@ def envelope_task_id(body: bytes) -> str:
     return str(data.get("id", "")) if isinstance(data, dict) else ""
 
 
-def demo_tasks(fhir: LocalFhirServer, count: int) -> list[str]:
+def demo_tasks(fhir: LocalFhirServer, count: int, prefix: str = "demo-task-") -> list[str]:
     """`count` Tasks with their own ids and times, from the repository's fixture Tasks."""
     bases = [fixture.task for fixture in fixture_tasks()]
     ids = []
     for index in range(count):
         task = copy.deepcopy(bases[index % len(bases)])
-        task["id"] = "demo-task-" + str(index + 1).zfill(3)
+        task["id"] = prefix + str(index + 1).zfill(3)
         task["lastModified"] = (
             "2026-11-29T0" + str(index // 60 % 10) + ":" + str(index % 60).zfill(2) + ":00Z"
         )
@@ -194,11 +197,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     try:
         with LocalFhirServer() as fhir, ScriptedReceiver(secret) as receiver:
-            variables = fhir.plugin_variables(receiver.url, WEBHOOK_SECRET=secret, **DEMO_VARIABLES)
+            api_key = "demo-" + secrets.token_urlsafe(24)
+            variables = fhir.plugin_variables(
+                receiver.url, WEBHOOK_SECRET=secret, OPERATIONS_API_KEY=api_key, **DEMO_VARIABLES
+            )
             print("enriched-webhook demo --ui: the Webhook deliveries page on a local runner")
             print("  starting the Canvas plugin runner (real sandbox) ...")
             with PluginRunner(variables) as runner:
                 with SimpleApiGateway(runner, port=args.port) as gateway:
+                    past = demo_tasks(fhir, len(normal_hours()) + OUTAGE_TASKS, "past-task-")
+                    history = add_past_week(
+                        runner, receiver, runner.database, past, api_key, time.time()
+                    )
+                    print("  " + history.line())
                     made = fill(runner, fhir, receiver)
                     print(
                         "  outbox filled: "

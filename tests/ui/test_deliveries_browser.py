@@ -146,12 +146,16 @@ def test_the_page_in_chromium(stack: Stack, browser: Any, tmp_path: Path) -> Non
     )
     assert cards["Failed \u00b7 24 h"] == str(outbox["failed"]) == str(stack.made["failed"])
     assert cards["Retrying"] == str(outbox["retrying"]) == str(stack.made["retrying"])
-    assert sum(receiver.handled.values()) == stack.made["delivered"]
+    assert sum(receiver.handled.values()) == stack.made["delivered"] + stack.history.delivered
     status, listing = api(runner, "GET", "/api/deliveries", API_KEY, query="limit=50")
     assert status == 200
     expected = [(row["webhook_id"], row["state"]) for row in listing["deliveries"]]
-    assert page_rows(page) == expected and len(expected) == listing["total"]
-    assert page.locator("#range").text_content() == f"1\u2013{len(expected)} of {len(expected)}"
+    assert page_rows(page) == expected and len(expected) == 50
+    assert page.locator("#range").text_content() == f"1\u201350 of {listing['total']}"
+    # The chart: the week's outage is six hours of amber (two retried attempts each).
+    titles = page.locator("svg.chart g.hour title").all_text_contents()
+    outage = [title for title in titles if title.endswith(": 0 delivered, 2 retried, 0 failed")]
+    assert len(outage) == stack.history.outage_hours == 6, titles
     # The receiver answered its refusals with HOSTILE_ERROR_TEXT; the outbox keeps the kind.
     errors = page.locator('#deliveries tr[data-state="failed"] td:nth-child(9)')
     assert errors.all_text_contents() == ["refused by the receiver (http-400)"] * 3

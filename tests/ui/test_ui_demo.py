@@ -24,6 +24,10 @@ def test_demo_ui_fills_the_outbox_prints_the_urls_and_stops() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "past week: 58 deliveries over 7 days, among them an outage of 6 h"
+        " (12 Tasks answered 503, resent once it was over)"
+    ) in result.stdout
     assert "outbox filled: delivered 17, failed 3, retrying 4" in result.stdout
     login = re.search(
         r"open \(stand-in staff session\): (http://127\.0\.0\.1:\d+/_session/\S+)", result.stdout
