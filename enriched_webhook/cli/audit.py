@@ -17,13 +17,5 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         print(result.line())
     failed = sum(1 for result in results if not result.passed)
-    print(
-        "audit: "
-        + str(len(results))
-        + " file(s), "
-        + str(len(results) - failed)
-        + " valid, "
-        + str(failed)
-        + " invalid"
-    )
+    print(f"audit: {len(results)} file(s), {len(results) - failed} valid, {failed} invalid")
     return 1 if failed else 0

@@ -20,18 +20,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = args.out or Path(args.prefix + "__enriched_webhook-deploy")
+    out = args.out or Path(f"{args.prefix}__enriched_webhook-deploy")
     try:
         package = write_bundle(args.prefix, out)
     except BundleError as error:
-        print("enriched-webhook bundle: " + str(error), file=sys.stderr)
+        print(f"enriched-webhook bundle: {error}", file=sys.stderr)
         return 1
     except (OSError, subprocess.CalledProcessError) as error:
-        print("enriched-webhook bundle: could not write the bundle: " + str(error), file=sys.stderr)
+        print(f"enriched-webhook bundle: could not write the bundle: {error}", file=sys.stderr)
         return 1
-    print("wrote " + str(package) + " (a git repository at " + str(out) + ")")
-    print("next: canvas validate " + str(package))
+    print(f"wrote {package} (a git repository at {out})")
+    print(f"next: canvas validate {package}")
     print("      canvas login")
-    print("      canvas deploy " + str(package))
-    print("      canvas config set " + package.name + " WEBHOOK_URL=... WEBHOOK_SECRET=...")
+    print(f"      canvas deploy {package}")
+    print(f"      canvas config set {package.name} WEBHOOK_URL=... WEBHOOK_SECRET=...")
     return 0

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def default_kid(algorithm: str) -> str:
     """`<alg>-<date>-<random>`: unique by construction, so a kid is never reused, not even
     one whose key was retired and deleted (caches may still hold it under that kid)."""
-    return algorithm.lower() + "-" + time.strftime("%Y%m%d") + "-" + secrets.token_hex(3)
+    return f"{algorithm.lower()}-{time.strftime('%Y%m%d')}-{secrets.token_hex(3)}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,20 +51,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         private_path, jwks_path = write_key_pair(pair, args.out)
     except (KeyFileExistsError, KeySetFileError) as error:
-        print("enriched-webhook keys: " + str(error), file=sys.stderr)
+        print(f"enriched-webhook keys: {error}", file=sys.stderr)
         return 1
     except OSError as error:
         print(
-            "enriched-webhook keys: cannot write to "
-            + str(args.out)
-            + ": "
-            + str(error.strerror or "unknown error"),
+            f"enriched-webhook keys: cannot write to {args.out}:"
+            f" {error.strerror or 'unknown error'}",
             file=sys.stderr,
         )
         return 1
-    print("private key: " + str(private_path) + " (mode 0600; keep it secret, never commit it)")
-    print("public JWKS: " + str(jwks_path) + " (give it to receivers; the plugin serves it)")
+    print(f"private key: {private_path} (mode 0600; keep it secret, never commit it)")
+    print(f"public JWKS: {jwks_path} (give it to receivers; the plugin serves it)")
     print("install in Canvas:")
     for line in canvas_config_lines(pair, private_path, jwks_path):
-        print("  " + line)
+        print(f"  {line}")
     return 0

@@ -49,8 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     name = words[0]
-    module = importlib.import_module("." + name, __package__)
-    parser = argparse.ArgumentParser(prog=PROG + " " + name, description=module.__doc__)
+    module = importlib.import_module(f".{name}", __package__)
+    parser = argparse.ArgumentParser(prog=f"{PROG} {name}", description=module.__doc__)
     module.add_arguments(parser)
     args = parser.parse_args(words[1:])
     result: int = module.run(args)

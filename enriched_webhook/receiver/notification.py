@@ -77,12 +77,12 @@ def _object_list(document: dict[str, Any], name: str) -> list[dict[str, Any]]:
     """An optional additive field: absent, or a list of JSON objects."""
     value = document.get(name, [])
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise InvalidPayloadError("the envelope " + name + " is not a list of objects")
+        raise InvalidPayloadError(f"the envelope {name} is not a list of objects")
     return value
 
 
 def _refuse(rule: str) -> InvalidPayloadError:
-    return InvalidPayloadError("the notification Bundle breaks a Backport rule: " + rule)
+    return InvalidPayloadError(f"the notification Bundle breaks a Backport rule: {rule}")
 
 
 def _parameters(status: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -96,23 +96,23 @@ def _parameters(status: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         named.setdefault(parameter["name"], []).append(parameter)
     for name in SINGLE_PARAMETERS:
         if len(named.get(name, [])) > 1:
-            raise _refuse("parameter " + name + " appears more than once")
+            raise _refuse(f"parameter {name} appears more than once")
     for name in REQUIRED_PARAMETERS:
         if name not in named:
-            raise _refuse("parameter " + name + " is missing")
+            raise _refuse(f"parameter {name} is missing")
     return named
 
 
 def _value(parameter: dict[str, Any], kind: str, what: str) -> Any:
     value = parameter.get(kind)
     if value is None or (isinstance(value, str) and not value):
-        raise _refuse(what + " has no " + kind)
+        raise _refuse(f"{what} has no {kind}")
     return value
 
 
 def _count(text: Any, what: str) -> int:
     if not isinstance(text, str) or not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise _refuse(what + " is not a whole number")
+        raise _refuse(f"{what} is not a whole number")
     return int(text)
 
 
@@ -129,7 +129,7 @@ def _event(named: dict[str, list[dict[str, Any]]]) -> tuple[int, str, str]:
         by_name.setdefault(str(part.get("name")), []).append(part)
     for name in ("event-number", "timestamp", "focus"):
         if len(by_name.get(name, [])) != 1:
-            raise _refuse("notification-event needs exactly one " + name)
+            raise _refuse(f"notification-event needs exactly one {name}")
     number = _count(
         _value(by_name["event-number"][0], "valueString", "event-number"), "event-number"
     )
@@ -203,16 +203,16 @@ def _task_entry(entries: list[Any], focus: str, subject: str | None) -> dict[str
         check_task(task)
     except TaskRuleError as error:
         raise InvalidTaskError(str(error)) from None
-    if not focus.endswith("/Task/" + str(task.get("id"))):
+    if not focus.endswith(f"/Task/{task.get('id')}"):
         raise _refuse("the focus fullUrl does not end with the Task's id")
-    if subject is not None and subject != "Task/" + str(task.get("id")):
+    if subject is not None and subject != f"Task/{task.get('id')}":
         raise InvalidTokenError("JWT sub does not name the Task in the body")
     return task
 
 
 def _gap(entry: dict[str, Any]) -> dict[str, Any]:
     """A read the sender could not make: the reference and why (shared/notification.py)."""
-    reason = "http-" + str(entry["response"]["status"])
+    reason = f"http-{entry['response']['status']}"
     outcome = entry["response"].get("outcome")
     issues = outcome.get("issue") if isinstance(outcome, dict) else None
     if isinstance(issues, list) and issues and isinstance(issues[0], dict):
@@ -278,7 +278,7 @@ def model_class(resource_type: str) -> Any:
 def validate_resource(resource: dict[str, Any]) -> Any:
     """An included resource as a validated fhir.resources model; InvalidPayloadError if not."""
     kind = resource.get("resourceType")
-    if not isinstance(kind, str) or RELATIVE_REFERENCE.fullmatch(kind + "/x") is None:
+    if not isinstance(kind, str) or RELATIVE_REFERENCE.fullmatch(f"{kind}/x") is None:
         raise InvalidPayloadError("an included resource has no valid resourceType")
     try:
         model = model_class(kind)
@@ -288,4 +288,4 @@ def validate_resource(resource: dict[str, Any]) -> Any:
         return model.model_validate(resource)
     except Exception:
         # No pydantic detail: its messages quote the input, and included resources are PHI.
-        raise InvalidPayloadError("an included " + kind + " fails FHIR R4B validation") from None
+        raise InvalidPayloadError(f"an included {kind} fails FHIR R4B validation") from None

@@ -27,7 +27,8 @@ class AuditResult:
     detail: str
 
     def line(self) -> str:
-        return ("PASS  " if self.passed else "FAIL  ") + self.path + "  " + self.detail
+        verdict = "PASS" if self.passed else "FAIL"
+        return f"{verdict}  {self.path}  {self.detail}"
 
 
 def audit_body(body: bytes) -> str:
@@ -37,12 +38,12 @@ def audit_body(body: bytes) -> str:
     validate_task(parsed.task)
     for resource in parsed.included:
         validate_resource(resource)
-    line = parsed.type + "  Task/" + str(parsed.task.get("id", "-"))
+    line = f"{parsed.type}  Task/{parsed.task.get('id', '-')}"
     if parsed.format != "envelope":
-        line += "  " + parsed.format + " event-number " + str(parsed.event_number)
+        line += f"  {parsed.format} event-number {parsed.event_number}"
     if parsed.included or parsed.not_included:
-        line += "  included " + str(len(parsed.included))
-        line += "  not included " + str(len(parsed.not_included))
+        line += f"  included {len(parsed.included)}"
+        line += f"  not included {len(parsed.not_included)}"
     return line
 
 
@@ -53,7 +54,7 @@ def audit_file(path: Path) -> AuditResult:
             return AuditResult(name, False, "larger than 16 MiB: not a payload")
         raw = path.read_bytes()
     except OSError as error:
-        return AuditResult(name, False, "cannot read: " + str(error.strerror or "error"))
+        return AuditResult(name, False, f"cannot read: {error.strerror or 'error'}")
     try:
         document = json.loads(raw)
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -65,10 +66,10 @@ def audit_file(path: Path) -> AuditResult:
         try:
             _headers, body = parse_capture(document)
         except CaptureFormatError as error:
-            return AuditResult(name, False, "capture: " + str(error))
+            return AuditResult(name, False, f"capture: {error}")
     elif not isinstance(document, dict):
         return AuditResult(name, False, "not a payload: the JSON is not an object")
     try:
-        return AuditResult(name, True, kind + "  " + audit_body(body))
+        return AuditResult(name, True, f"{kind}  {audit_body(body)}")
     except WebhookVerificationError as error:
-        return AuditResult(name, False, kind + "  " + type(error).__name__ + ": " + str(error))
+        return AuditResult(name, False, f"{kind}  {type(error).__name__}: {error}")

@@ -29,7 +29,7 @@ def bundle_name(prefix: str) -> str:
             "--prefix must be lowercase letters, digits and single underscores,"
             " starting with a letter"
         )
-    return prefix + "__" + PACKAGE_NAME
+    return f"{prefix}__{PACKAGE_NAME}"
 
 
 def rewrite_manifest(manifest_path: Path, name: str) -> None:
@@ -42,9 +42,10 @@ def rewrite_manifest(manifest_path: Path, name: str) -> None:
     for component in components.get("handlers", []) + components.get("applications", []):
         module, _, cls = component["class"].partition(":")
         if module.split(".")[0] != PACKAGE_NAME:
-            raise BundleError("a handler outside the package: " + component["class"])
-        component["class"] = name + module[len(PACKAGE_NAME) :] + ":" + cls
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+            raise BundleError(f"a handler outside the package: {component['class']}")
+        rest = module[len(PACKAGE_NAME) :]
+        component["class"] = f"{name}{rest}:{cls}"
+    manifest_path.write_text(f"{json.dumps(manifest, indent=2)}\n")
 
 
 def write_bundle(prefix: str, out: Path) -> Path:
@@ -56,7 +57,7 @@ def write_bundle(prefix: str, out: Path) -> Path:
             "of the enriched-webhook repository"
         )
     if out.exists() and any(out.iterdir()):
-        raise BundleError("output folder is not empty: " + str(out))
+        raise BundleError(f"output folder is not empty: {out}")
     out.mkdir(parents=True, exist_ok=True)
     package = copy_plugin(out, name)
     rewrite_manifest(package / "CANVAS_MANIFEST.json", name)
@@ -72,5 +73,5 @@ def write_bundle(prefix: str, out: Path) -> Path:
     ]
     subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "Plugin bundle " + name], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", f"Plugin bundle {name}"], check=True)
     return package

@@ -57,7 +57,7 @@ def new_key_pair(algorithm: str, kid: str) -> KeyPair:
         private = rsa.generate_private_key(public_exponent=65537, key_size=3072)
         jwk = json.loads(RSAAlgorithm.to_jwk(private.public_key()))
     else:
-        raise ValueError("unknown JWT algorithm; use one of " + ", ".join(JWT_KEY_ALGORITHMS))
+        raise ValueError(f"unknown JWT algorithm; use one of {', '.join(JWT_KEY_ALGORITHMS)}")
     pem = private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -73,7 +73,7 @@ def write_private_key(path: Path, pem: str) -> None:
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise KeyFileExistsError("refusing to overwrite " + str(path)) from None
+        raise KeyFileExistsError(f"refusing to overwrite {path}") from None
     with os.fdopen(descriptor, "w") as handle:
         handle.write(pem)
 
@@ -89,7 +89,7 @@ def published_keys(jwks_path: Path) -> list[dict[str, Any]]:
     try:
         document = check_public_jwks(json.loads(jwks_path.read_text()))
     except (OSError, ValueError) as error:
-        raise KeySetFileError(str(jwks_path) + " is not a usable JWKS: " + str(error)) from None
+        raise KeySetFileError(f"{jwks_path} is not a usable JWKS: {error}") from None
     keys: list[dict[str, Any]] = document["keys"]
     return keys
 
@@ -105,31 +105,19 @@ def write_key_pair(pair: KeyPair, directory: Path) -> tuple[Path, Path]:
     jwks_path = directory / "jwks.json"
     keys = published_keys(jwks_path)
     if any(key.get("kid") == pair.kid for key in keys):
-        raise KeyFileExistsError("kid " + pair.kid + " is already in " + str(jwks_path))
-    private_path = directory / (pair.kid + ".pem")
+        raise KeyFileExistsError(f"kid {pair.kid} is already in {jwks_path}")
+    private_path = directory / f"{pair.kid}.pem"
     write_private_key(private_path, pair.private_pem)
     document = check_public_jwks({"keys": [*keys, pair.public_jwk]})
-    jwks_path.write_text(json.dumps(document, indent=2) + "\n")
+    jwks_path.write_text(f"{json.dumps(document, indent=2)}\n")
     return private_path, jwks_path
 
 
 def canvas_config_lines(pair: KeyPair, private_path: Path, jwks_path: Path) -> list[str]:
     """The commands that install the pair in Canvas (files read by the shell, not echoed)."""
     return [
-        "canvas config set "
-        + PLUGIN
-        + " SIGNING_MODE=jwt JWT_ALGORITHM="
-        + pair.algorithm
-        + " JWT_KEY_ID="
-        + shlex.quote(pair.kid),
-        "canvas config set "
-        + PLUGIN
-        + ' "JWT_PRIVATE_KEY=$(cat '
-        + shlex.quote(str(private_path))
-        + ')"',
-        "canvas config set "
-        + PLUGIN
-        + ' "JWT_PUBLIC_JWKS=$(cat '
-        + shlex.quote(str(jwks_path))
-        + ')"',
+        f"canvas config set {PLUGIN} SIGNING_MODE=jwt JWT_ALGORITHM={pair.algorithm}"
+        f" JWT_KEY_ID={shlex.quote(pair.kid)}",
+        f'canvas config set {PLUGIN} "JWT_PRIVATE_KEY=$(cat {shlex.quote(str(private_path))})"',
+        f'canvas config set {PLUGIN} "JWT_PUBLIC_JWKS=$(cat {shlex.quote(str(jwks_path))})"',
     ]

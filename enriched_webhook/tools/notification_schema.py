@@ -23,7 +23,7 @@ from ..shared.notification import (
 from .payload_schema import task_schema
 
 SCHEMA_ID = "urn:enriched-webhook:fhir-notification:v1"
-INSTANT_PATTERN = "^" + INSTANT.pattern + "$"
+INSTANT_PATTERN = f"^{INSTANT.pattern}$"
 WHOLE_NUMBER = {"type": "string", "pattern": "^[0-9]{1,18}$"}
 
 
@@ -86,9 +86,10 @@ def status_schema() -> dict[str, Any]:
                         {
                             "valueCode": {
                                 "const": "event-notification",
-                                "description": "one of "
-                                + ", ".join(sorted(NOTIFICATION_TYPES))
-                                + "; this sender sends event-notification only",
+                                "description": (
+                                    f"one of {', '.join(sorted(NOTIFICATION_TYPES))};"
+                                    " this sender sends event-notification only"
+                                ),
                             }
                         },
                     ),
@@ -177,4 +178,4 @@ def notification_schema() -> dict[str, Any]:
 
 def notification_schema_text() -> str:
     """The schema as committed: stable key order, two-space indent, final newline."""
-    return json.dumps(notification_schema(), indent=2) + "\n"
+    return f"{json.dumps(notification_schema(), indent=2)}\n"

@@ -46,11 +46,11 @@ def task_schema() -> dict[str, Any]:
             properties[element] = {"type": "array", "items": {"type": "object"}}
         else:
             properties[element] = {"type": shape}
-    properties["id"] = {"type": "string", "pattern": "^" + FHIR_ID.pattern + "$"}
+    properties["id"] = {"type": "string", "pattern": f"^{FHIR_ID.pattern}$"}
     for element, allowed, _required in CODED_ELEMENTS:
         properties[element] = {"type": "string", "enum": sorted(allowed)}
     for element in sorted(PRIMITIVE_ELEMENTS):
-        properties["_" + element] = {"type": "object"}
+        properties[f"_{element}"] = {"type": "object"}
     return {
         "type": "object",
         "description": "A FHIR R4 Task exactly as Canvas's FHIR API returned it.",
@@ -105,4 +105,4 @@ def payload_schema() -> dict[str, Any]:
 
 def schema_text() -> str:
     """The schema as committed: stable key order, two-space indent, final newline."""
-    return json.dumps(payload_schema(), indent=2) + "\n"
+    return f"{json.dumps(payload_schema(), indent=2)}\n"
