@@ -30,14 +30,6 @@ def _refuse_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
-def parse_envelope(body: bytes, subject: str | None = None) -> dict[str, Any]:
-    """The checked envelope: version 1, a known type, timestamp, source, a rule-abiding Task.
-
-    `subject` is a verified JWT `sub` ("Task/<id>"), which must name the Task in the body.
-    """
-    return check_envelope(decode_body(body), subject)
-
-
 def decode_body(body: bytes) -> dict[str, Any]:
     """The body as a JSON object, before any format's checks (receiver/notification.py)."""
     try:
@@ -52,7 +44,10 @@ def decode_body(body: bytes) -> dict[str, Any]:
 
 
 def check_envelope(document: dict[str, Any], subject: str | None = None) -> dict[str, Any]:
-    """parse_envelope's checks on a decoded body."""
+    """The checked envelope: version 1, a known type, timestamp, source, a rule-abiding Task.
+
+    `subject` is a verified JWT `sub` ("Task/<id>"), which must name the Task in the body.
+    """
     version = document.get("version")
     if type(version) is not int or version != PAYLOAD_VERSION:
         raise InvalidPayloadError(f"the envelope version is not {PAYLOAD_VERSION}")

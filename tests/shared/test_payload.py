@@ -67,9 +67,10 @@ def test_non_ascii_text_survives_as_escapes() -> None:
     "when", ["20261129", "2026-11-29 07:20", "2026-11-29T07", "garbage", "2023"]
 )
 def test_the_receiver_accepts_every_timestamp_the_plugin_writes(when: str) -> None:
-    from enriched_webhook.receiver.envelope import parse_envelope
+    from enriched_webhook.receiver.envelope import check_envelope, decode_body
 
     fixture = fixture_tasks()[1]
     task = dict(fixture.task, lastModified=when)
-    document = parse_envelope(serialize(envelope("TASK_CREATED", task, "https://x", 10)).encode())
+    body = serialize(envelope("TASK_CREATED", task, "https://x", 10)).encode()
+    document = check_envelope(decode_body(body))
     assert document["data"]["lastModified"] == when
