@@ -162,3 +162,28 @@ def test_the_summary_counts_outcomes_by_when_they_happened_and_waiting_rows_of_a
         "retrying": 1,
         "total_failed": 1,
     }
+
+
+def test_a_task_still_not_found_on_its_third_read_ends_failed_as_gone(
+    fhir: LocalFhirServer,
+) -> None:
+    """A 404 is retried (a new Task may not be visible yet), but not for the schedule's three
+    days: after the event's read and two more (1 s apart here), the row ends failed."""
+    secret = new_whsec()
+    (found,) = distinct_tasks(fhir, "found", 1)
+    with CountingReceiver(secret) as receiver:
+        url = f"http://127.0.0.1:{receiver.port}/hook"
+        with PluginRunner(outbox_variables(fhir, url, secret)) as runner:
+            runner.send_event("TASK_CREATED", "gone-1")
+            runner.send_event("TASK_CREATED", found)
+            states = []
+            for _ in range(3):
+                time.sleep(1.1)
+                tick(runner)
+                (row,) = rows(runner, task_id="gone-1")
+                states.append(row["state"])
+            reads = [entry["outcome"] for entry in detail(runner, row["webhook_id"])["history"]]
+    assert states == ["reading", "failed", "failed"]
+    assert row["last_error"] == "Task not found on 3 reads: gone"
+    assert reads == ["retry", "retry", "failed"]
+    assert len(receiver.handled) == 1  # the Task that exists was delivered

@@ -103,9 +103,8 @@ def intake_event(
     except FhirReadError as error:
         return _store_unread(settings, event_name, task_id, fields, error.reason, error.retryable)
     except TaskRuleError as error:
-        return _store_unread(
-            settings, event_name, task_id, fields, "invalid Task: " + str(error), False
-        )
+        reason = "invalid Task: " + str(error)
+        return _store_unread(settings, event_name, task_id, fields, reason, False)
     read_done = time.perf_counter()
     msg_id = webhook_id(event_name, task_id, occurred_at(task))
     existing = find(msg_id)
@@ -181,11 +180,12 @@ def complete_read(
         retryable = isinstance(error, FhirReadError) and error.retryable
         reason = error.reason if isinstance(error, FhirReadError) else "invalid Task: " + str(error)
         number = row.read_attempts + 1
-        next_at = (
-            next_read_at(number - row.schedule_start, settings.delivery.retry_schedule, now)
-            if retryable
-            else None
-        )
+        status = error.status if isinstance(error, FhirReadError) else None
+        in_run = number - row.schedule_start
+        schedule = settings.delivery.retry_schedule
+        next_at = next_read_at(in_run, schedule, now, status) if retryable else None
+        if retryable and next_at is None and status == 404 and in_run <= len(schedule):
+            reason = "Task not found on " + str(in_run) + " reads: gone"
         state = "reading" if next_at is not None else "failed"
         record_attempt(
             {

@@ -45,8 +45,19 @@ def verdict(
     return Verdict("pending", now + delay)
 
 
-def next_read_at(read_attempts: int, schedule: tuple[float, ...], now: float) -> float | None:
-    """When to read a Task again after `read_attempts` failed reads; None when spent."""
+# A Task still not found after this many reads (the event's own, which already retries for
+# about a second, then the schedule's first two: 1 and 5 minutes later by default) is gone:
+# deleted, or never visible to this plugin's FHIR client. Waiting days for it helps nobody.
+GONE_AFTER_READS = 3
+
+
+def next_read_at(
+    read_attempts: int, schedule: tuple[float, ...], now: float, status: int | None = None
+) -> float | None:
+    """When to read a Task again after `read_attempts` failed reads (the last answered
+    `status`); None when spent, or when the Task is gone."""
     if read_attempts > len(schedule):
+        return None
+    if status == 404 and read_attempts >= GONE_AFTER_READS:
         return None
     return now + schedule[read_attempts - 1]
