@@ -65,6 +65,21 @@ def state_of(database: Path, webhook_id: str) -> str:
     return str(found[0])
 
 
+def age(database: Path, webhook_id: str, moment: float) -> None:
+    """Make a row as old as `moment`: created a minute before it, every attempt (and the
+    delivery, if any) at it."""
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "UPDATE webhookdelivery SET created_at = ?,"
+            " delivered_at = CASE WHEN delivered_at IS NULL THEN NULL ELSE ? END"
+            " WHERE webhook_id = ?",
+            (moment - 60, moment, webhook_id),
+        )
+        db.execute(
+            "UPDATE webhookattempt SET started_at = ? WHERE webhook_id = ?", (moment, webhook_id)
+        )
+
+
 def table_ids(database: Path, table: str) -> set[str]:
     with sqlite3.connect(database) as db:
         return {row[0] for row in db.execute(f"SELECT webhook_id FROM {table}")}  # noqa: S608
@@ -122,27 +137,13 @@ def test_retention_deletes_old_delivered_and_failed_rows_and_keeps_the_rest(
                 for task_id in chunk:
                     runner.send_event("TASK_CREATED", task_id)
             ids = [webhook_id_of(database, t) for t in tasks]
-            old_delivered, new_delivered, old_failed, new_failed, old_pending = ids
+            _, new_delivered, old_failed, new_failed, old_pending = ids
             states = [state_of(database, i) for i in ids]
             failed_parts = [len(body_parts(database, i)) for i in (old_failed, new_failed)]
             now = time.time()
             older, newer = now - days * DAY - 7200, now - days * DAY + 7200
-            with sqlite3.connect(database) as db:
-                for webhook_id, moment in ((old_delivered, older), (new_delivered, newer)):
-                    db.execute(
-                        "UPDATE webhookdelivery SET created_at = ?, delivered_at = ?"
-                        " WHERE webhook_id = ?",
-                        (moment - 60, moment, webhook_id),
-                    )
-                for webhook_id, moment in (
-                    (old_failed, older),
-                    (new_failed, newer),
-                    (old_pending, older),
-                ):
-                    db.execute(
-                        "UPDATE webhookdelivery SET created_at = ? WHERE webhook_id = ?",
-                        (moment, webhook_id),
-                    )
+            for webhook_id, moment in zip(ids, (older, newer, older, newer, older), strict=True):
+                age(database, webhook_id, moment)
             tick(runner)
             listed = {row["webhook_id"] for row in rows(runner)}
             kept = table_ids(database, "webhookdelivery")
