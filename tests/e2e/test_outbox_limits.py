@@ -187,3 +187,32 @@ def test_a_task_still_not_found_on_its_third_read_ends_failed_as_gone(
     assert row["last_error"] == "Task not found on 3 reads: gone"
     assert reads == ["retry", "retry", "failed"]
     assert len(receiver.handled) == 1  # the Task that exists was delivered
+
+
+def test_an_old_row_that_failed_lately_stays_for_the_whole_retention_period(
+    fhir: LocalFhirServer, tmp_path: Path
+) -> None:
+    """Retention counts a failed row from its last attempt, not from its event: an event of
+    31 days ago resent and refused yesterday stays visible; once its attempts are old, it goes."""
+    secret = new_whsec()
+    database = tmp_path / "canvas_db.sqlite3"
+    (task_id,) = distinct_tasks(fhir, "retained", 1)
+    month = 31 * 86400
+    with CountingReceiver(secret) as receiver, FaultGate(receiver.port, "status:400") as gate:
+        with PluginRunner(outbox_variables(fhir, gate.url, secret), database=database) as runner:
+            runner.send_event("TASK_CREATED", task_id)
+            with sqlite3.connect(database) as connection:
+                connection.execute(
+                    "UPDATE webhookdelivery SET created_at = created_at - ?", (month,)
+                )
+            tick(runner)
+            after_recent_failure = rows(runner)
+            with sqlite3.connect(database) as connection:
+                connection.execute(
+                    "UPDATE webhookattempt SET started_at = started_at - ?", (month,)
+                )
+            tick(runner)
+            after_old_failure = rows(runner)
+    assert [row["state"] for row in after_recent_failure] == ["failed"]
+    assert after_old_failure == []
+    assert receiver.handled == {}

@@ -120,6 +120,9 @@ def test_a_longer_retry_after_is_honoured_and_a_shorter_one_never_hastens(status
         ("86400", DAY),
         ("86401", DAY),  # at most a day
         ("999999999", DAY),
+        ("9999999999", DAY),  # ten digits and more: still the cap, not ignored
+        ("\u00b2", None),  # str.isdigit() passes a superscript two; int() would not
+        ("\u0661\u0662\u0660", None),  # Arabic-Indic 120: only ASCII digits count
         ("Wed, 21 Oct 2026 07:28:00 GMT", None),  # an HTTP-date is not honoured
         ("-5", None),
         ("1.5", None),

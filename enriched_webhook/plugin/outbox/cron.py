@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from ...models.outbox import WebhookDelivery
+from ...models.outbox import WebhookAttempt, WebhookDelivery
 from ..config import PluginSettings
 from ..fhir_client import FhirTaskReader
 from . import breaker
@@ -73,18 +73,25 @@ class TickReport:
 
 
 def retention(settings: PluginSettings, now: float) -> int:
-    """Delivered and failed rows older than RETENTION_DAYS go, attempts and bodies with them."""
+    """Delivered and failed rows older than RETENTION_DAYS go, attempts and bodies with them.
+
+    A delivered row counts from its delivery; a failed one from its last attempt (or
+    resend), so a row that failed, or was resent and failed again, only yesterday stays
+    visible and resendable for the whole period, however old the event.
+    """
     cutoff = now - settings.delivery.retention_days * 86400
     old = list(
         WebhookDelivery.objects.filter(state="delivered", delivered_at__lt=cutoff).values_list(
             "webhook_id", flat=True
         )[:MAX_DELETES_PER_TICK]
     )
-    old += list(
-        WebhookDelivery.objects.filter(state="failed", created_at__lt=cutoff).values_list(
-            "webhook_id", flat=True
-        )[:MAX_DELETES_PER_TICK]
+    recent = WebhookAttempt.objects.filter(started_at__gte=cutoff).values_list("webhook_id")
+    failed = (
+        WebhookDelivery.objects.filter(state="failed", created_at__lt=cutoff)
+        .exclude(resent_at__gte=cutoff)
+        .exclude(webhook_id__in=recent)
     )
+    old += list(failed.values_list("webhook_id", flat=True)[:MAX_DELETES_PER_TICK])
     return delete_rows(old)
 
 

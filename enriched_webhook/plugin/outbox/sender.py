@@ -36,12 +36,16 @@ class SendResult:
 
 
 def retry_after_seconds(value: str | None) -> float | None:
-    """A Retry-After given in seconds; an HTTP-date or junk is ignored (the schedule applies)."""
+    """A Retry-After given in seconds, at most a day; an HTTP-date or junk is ignored (the
+    schedule applies). Only ASCII digits count: `str.isdigit` also passes `²`, which `int`
+    refuses."""
     if not value:
         return None
     text = value.strip()
-    if not text.isdigit() or len(text) > 9:
+    if not (text.isascii() and text.isdigit()):
         return None
+    if len(text) > 9:  # more than 31 years: the cap, without converting a huge number
+        return MAX_RETRY_AFTER_SECONDS
     return min(float(int(text)), MAX_RETRY_AFTER_SECONDS)
 
 
