@@ -62,11 +62,10 @@ class DeliveriesApplication(Application):
         """Failed deliveries, all time (0 clears the badge); None if the outbox cannot say."""
         try:
             # One count query: the badge is asked for often, the full summary is not needed.
-            failed = operations.list_deliveries(state="failed", limit=1)["total"]
+            return operations.failed_total()
         except Exception as error:
             log.error(LOG_PREFIX + " badge outcome=error reason=" + type(error).__name__)
             return None
-        return int(failed) if isinstance(failed, int) else None
 
 
 class DeliveriesPage(StaffSessionAuthMixin, SimpleAPI):
@@ -105,7 +104,7 @@ class DeliveriesPage(StaffSessionAuthMixin, SimpleAPI):
         webhook_id = self.request.path_params.get("webhook_id")
         detail = operations.delivery_detail(webhook_id) if valid_webhook_id(webhook_id) else None
         html = views.detail_page(
-            operations.summary(settings, now) if settings is not None else {},
+            operations.breaker_state(settings) if settings is not None else {},
             detail,
             self.page_token(now),
             self.actions_enabled(settings),

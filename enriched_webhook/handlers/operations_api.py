@@ -18,13 +18,13 @@ from canvas_sdk.handlers.simple_api import APIKeyAuthMixin, APIKeyCredentials, S
 from canvas_sdk.handlers.simple_api.exceptions import InvalidCredentialsError
 from logger import log
 
+from ..models.outbox import STATES
 from ..plugin.config import PluginSettings, load_settings
 from ..plugin.config_errors import ConfigError
 from ..plugin.outbox import operations
 from ..plugin.task_webhook import LOG_PREFIX
 
 MIN_API_KEY_CHARS = 16
-STATES = ("reading", "pending", "delivered", "failed")
 
 
 def _error(status: HTTPStatus, message: str) -> list[Response | Effect]:

@@ -29,6 +29,8 @@ from django.db.models import (
 
 # A text field holds at most 1,000,000 characters (MAX_FIELD_SIZE); parts stay well under.
 BODY_PART_CHARS = 500_000
+# A row's `state`: the API's and the page's filters accept exactly these.
+STATES = ("reading", "pending", "delivered", "failed")
 
 
 class WebhookDelivery(CustomModel):

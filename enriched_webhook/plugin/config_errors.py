@@ -1,7 +1,8 @@
 """Reading one variable, and the one error a bad variable gives.
 
 The error names the variable, never its value (most are secrets). `variable_text` is the
-one reader every settings module uses: absent is "", anything but a string is an error.
+one reader every settings module uses: absent is "", anything but a string is an error;
+`finite_number` and `bounded_number` are the one reading of a number.
 """
 
 from __future__ import annotations
@@ -26,3 +27,26 @@ def variable_text(secrets: dict[str, Any], name: str) -> str:
     if not isinstance(value, str):
         raise ConfigError(name, "is not a string")
     return value.strip()
+
+
+def finite_number(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(name, "must be a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError(name, "must be a finite number")
+    return value
+
+
+def bounded_number(
+    secrets: dict[str, Any], name: str, default: float, low: float, high: float
+) -> float:
+    """The variable as a number in [low, high]; `default` when it is not set."""
+    text = variable_text(secrets, name)
+    if not text:
+        return default
+    value = finite_number(text, name)
+    if value < low or value > high:
+        raise ConfigError(name, "must be between " + str(low) + " and " + str(high))
+    return value

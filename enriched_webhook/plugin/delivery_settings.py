@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..shared.delivery_contract import DEFAULT_RETRY_SCHEDULE
-from .config_errors import ConfigError, variable_text
+from .config_errors import ConfigError, bounded_number, finite_number, variable_text
 
 # compute() makes the first attempt itself: it must not hold a runner thread for long.
 DEFAULT_FIRST_ATTEMPT_TIMEOUTS = (2.0, 5.0)
@@ -55,23 +55,13 @@ class DeliverySettings:
         return slowest + sum(self.fhir_timeouts) + 5.0
 
 
-def _number(text: str, name: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(name, "must be a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ConfigError(name, "must be a finite number")
-    return value
-
-
 def _seconds_list(
     secrets: dict[str, Any], name: str, default: tuple[float, ...]
 ) -> tuple[float, ...]:
     text = variable_text(secrets, name)
     if not text:
         return default
-    values = tuple(_number(part.strip(), name) for part in text.split(",") if part.strip())
+    values = tuple(finite_number(part.strip(), name) for part in text.split(",") if part.strip())
     if not values or any(value < 0 for value in values):
         raise ConfigError(name, "must be comma-separated non-negative seconds")
     return values
@@ -86,16 +76,6 @@ def _timeouts(
     return (values[0], values[1])
 
 
-def _bounded(secrets: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
-    text = variable_text(secrets, name)
-    if not text:
-        return default
-    value = _number(text, name)
-    if value < low or value > high:
-        raise ConfigError(name, "must be between " + str(low) + " and " + str(high))
-    return value
-
-
 def load_delivery_settings(secrets: dict[str, Any]) -> DeliverySettings:
     """The outbox variables, each defaulted and checked."""
     return DeliverySettings(
@@ -105,13 +85,17 @@ def load_delivery_settings(secrets: dict[str, Any]) -> DeliverySettings:
         ),
         retry_timeouts=_timeouts(secrets, "RETRY_TIMEOUTS", DEFAULT_RETRY_TIMEOUTS),
         fhir_timeouts=_timeouts(secrets, "FHIR_TIMEOUTS", DEFAULT_FHIR_TIMEOUTS),
-        tick_budget_seconds=_bounded(
+        tick_budget_seconds=bounded_number(
             secrets, "CRON_TIME_BUDGET", DEFAULT_TICK_BUDGET_SECONDS, 1.0, MAX_TICK_BUDGET_SECONDS
         ),
-        concurrency=int(_bounded(secrets, "DELIVERY_CONCURRENCY", DEFAULT_CONCURRENCY, 1, 16)),
-        breaker_threshold=int(
-            _bounded(secrets, "BREAKER_THRESHOLD", DEFAULT_BREAKER_THRESHOLD, 1, 1000)
+        concurrency=int(
+            bounded_number(secrets, "DELIVERY_CONCURRENCY", DEFAULT_CONCURRENCY, 1, 16)
         ),
-        catch_up_hours=_bounded(secrets, "CATCH_UP_HOURS", DEFAULT_CATCH_UP_HOURS, 0, 24 * 14),
-        retention_days=_bounded(secrets, "RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 0, 3650),
+        breaker_threshold=int(
+            bounded_number(secrets, "BREAKER_THRESHOLD", DEFAULT_BREAKER_THRESHOLD, 1, 1000)
+        ),
+        catch_up_hours=bounded_number(
+            secrets, "CATCH_UP_HOURS", DEFAULT_CATCH_UP_HOURS, 0, 24 * 14
+        ),
+        retention_days=bounded_number(secrets, "RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 0, 3650),
     )

@@ -24,6 +24,7 @@ from canvas_sdk.caching.plugins import get_cache
 
 from ..shared.task_rules import is_fhir_id
 from .config import PluginSettings
+from .time_budget import cut_to_deadline
 
 # Seconds between reads while a new Task is not yet visible: about one second in all.
 NOT_FOUND_RETRY_DELAYS = (0.1, 0.2, 0.3, 0.4)
@@ -87,14 +88,13 @@ class FhirTaskReader:
 
     def timeouts(self) -> tuple[float, float]:
         """FHIR_TIMEOUTS, cut to what is left of the current read's budget."""
-        connect, read = self.settings.delivery.fhir_timeouts
+        timeouts = self.settings.delivery.fhir_timeouts
         if self.deadline is None:
-            return (connect, read)
-        remaining = self.deadline - time.monotonic()
-        if remaining < MIN_REQUEST_SECONDS:
+            return timeouts
+        cut = cut_to_deadline(timeouts, self.deadline, MIN_REQUEST_SECONDS)
+        if cut is None:
             raise FhirReadError("the Task read used its whole time budget")
-        connect = min(connect, remaining / 2)
-        return (connect, min(read, remaining - connect))
+        return cut
 
     def fetch_token(self) -> str:
         """A fresh token from the token endpoint, stored in the cache for the next events."""

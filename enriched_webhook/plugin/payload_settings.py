@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..shared.notification import FORMAT_ENVELOPE, PAYLOAD_FORMATS
-from .config_errors import ConfigError, variable_text
+from .config_errors import ConfigError, bounded_number, variable_text
 from .includes import (
     DEFAULT_INCLUDE_BUDGET_SECONDS,
     IncludeSpec,
@@ -37,25 +37,6 @@ class PayloadSettings:
 DEFAULT_PAYLOAD = PayloadSettings()
 
 
-def _budget(secrets: dict[str, Any]) -> float:
-    text = variable_text(secrets, "INCLUDE_BUDGET_SECONDS")
-    if not text:
-        return DEFAULT_INCLUDE_BUDGET_SECONDS
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError("INCLUDE_BUDGET_SECONDS", "is not a number") from None
-    if not MIN_INCLUDE_BUDGET_SECONDS <= value <= MAX_INCLUDE_BUDGET_SECONDS:
-        raise ConfigError(
-            "INCLUDE_BUDGET_SECONDS",
-            "must be between "
-            + str(MIN_INCLUDE_BUDGET_SECONDS)
-            + " and "
-            + str(MAX_INCLUDE_BUDGET_SECONDS),
-        )
-    return value
-
-
 def load_payload_settings(secrets: dict[str, Any]) -> PayloadSettings:
     """PAYLOAD_FORMAT (default envelope), INCLUDE (default none), INCLUDE_BUDGET_SECONDS."""
     payload_format = (variable_text(secrets, "PAYLOAD_FORMAT") or FORMAT_ENVELOPE).lower()
@@ -65,4 +46,11 @@ def load_payload_settings(secrets: dict[str, Any]) -> PayloadSettings:
         includes = parse_includes(variable_text(secrets, "INCLUDE"))
     except IncludeSpecError as error:
         raise ConfigError("INCLUDE", str(error)) from None
-    return PayloadSettings(payload_format, includes, _budget(secrets))
+    budget = bounded_number(
+        secrets,
+        "INCLUDE_BUDGET_SECONDS",
+        DEFAULT_INCLUDE_BUDGET_SECONDS,
+        MIN_INCLUDE_BUDGET_SECONDS,
+        MAX_INCLUDE_BUDGET_SECONDS,
+    )
+    return PayloadSettings(payload_format, includes, budget)

@@ -109,7 +109,7 @@ def store_and_send(
         result.outcome = {"reading": "read-retry"}.get(intake.outcome, intake.outcome)
         result.reason = intake.reason
         return result
-    if breaker.view(settings, now).opened:
+    if breaker.view(settings).opened:
         update_claimed(intake.row.dbid, token, {"next_attempt_at": now})
         result.outcome = "stored"
         result.reason = "receiver circuit open: the cron tick delivers it"

@@ -16,10 +16,9 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from .payload import EVENT_TYPES, is_envelope_time, occurred_at, utc_iso
+from .payload import EVENT_TYPES, is_envelope_time, occurred_at, unix_instant, utc_iso
 
 FORMAT_ENVELOPE = "envelope"
 FORMAT_NOTIFICATION = "fhir-notification"
@@ -92,16 +91,11 @@ class Included:
 NO_INCLUDES = Included()
 
 
-def instant(unix: float) -> str:
-    """Unix seconds as a FHIR instant in UTC, to the second."""
-    return datetime.fromtimestamp(int(unix), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def event_instant(task: dict[str, Any], now: float) -> str:
     """When the event happened, as a FHIR instant: the envelope timestamp's rule (the Task's
     lastModified, else authoredOn, in UTC), else `now` when that is no instant (a date)."""
     when = utc_iso(occurred_at(task), now)
-    return when if is_instant(when) else instant(now)
+    return when if is_instant(when) else unix_instant(now)
 
 
 def subscription_reference(source: str, webhook_url: str) -> str:
@@ -184,7 +178,7 @@ def notification_bundle(
     `event_number` is the outbox's number for this event; `now` (Unix seconds) is when the
     Bundle is made, its `timestamp`.
     """
-    bundle_time = instant(now)
+    bundle_time = unix_instant(now)
     event_time = event_instant(task, now)
     kind = EVENT_TYPES[event_name]
     task_id = str(task["id"])

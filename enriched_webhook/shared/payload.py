@@ -92,7 +92,13 @@ def utc_iso(when: str, fallback_unix: float) -> str:
         if parsed.tzinfo is None:
             return when
         return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return datetime.fromtimestamp(int(fallback_unix), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return unix_instant(fallback_unix)
+
+
+def unix_instant(unix: float) -> str:
+    """Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC, to the second): envelope and Bundle
+    timestamps, and every time the operations API shows."""
+    return datetime.fromtimestamp(int(unix), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def envelope(event_name: str, task: dict[str, Any], source: str, now: float) -> dict[str, Any]:

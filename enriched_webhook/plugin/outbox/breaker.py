@@ -51,7 +51,7 @@ def state_row(settings: PluginSettings) -> Any:
         return WebhookReceiverState.objects.filter(receiver=key).first()
 
 
-def view(settings: PluginSettings, now: float) -> BreakerView:
+def view(settings: PluginSettings) -> BreakerView:
     row = WebhookReceiverState.objects.filter(receiver=receiver_key(settings)).first()
     if row is None or row.opened_at is None:
         return BreakerView(False, None)

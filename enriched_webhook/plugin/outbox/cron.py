@@ -22,6 +22,7 @@ from django.db.models import Q
 from ...models.outbox import WebhookAttempt, WebhookDelivery
 from ..config import PluginSettings
 from ..fhir_client import FhirTaskReader
+from ..time_budget import cut_to_deadline
 from . import breaker
 from .catch_up import catch_up
 from .delivery import finish, prepare
@@ -141,7 +142,7 @@ def run_tick(settings: PluginSettings) -> TickReport:
         )
 
     _send_due(settings, report, token, deadline)
-    if breaker.view(settings, time.time()).opened:
+    if breaker.view(settings).opened:
         report.breaker = "open"
     return report
 
@@ -163,22 +164,13 @@ def _claim_batch(limit: int, claim_for: float, token: str) -> list[Any]:
     )
 
 
-def _within(timeouts: tuple[float, float], deadline: float) -> tuple[float, float] | None:
-    """The attempt's timeouts cut to what is left of the budget; None when too little is."""
-    remaining = deadline - time.monotonic()
-    if remaining < MIN_SEND_SECONDS:
-        return None
-    connect = min(timeouts[0], remaining / 2)
-    return (connect, min(timeouts[1], remaining - connect))
-
-
 def _send_due(settings: PluginSettings, report: TickReport, token: str, deadline: float) -> None:
     """Send due rows, oldest first, `DELIVERY_CONCURRENCY` at a time, until the budget ends.
 
     With the breaker open the first request is a lone probe; if the receiver does not
     answer it, nothing else is sent this tick. Rows claimed but not sent are released.
     """
-    probing = breaker.view(settings, time.time()).opened
+    probing = breaker.view(settings).opened
     claim_for = settings.delivery.claim_seconds
     try:
         while True:
@@ -187,15 +179,15 @@ def _send_due(settings: PluginSettings, report: TickReport, token: str, deadline
             if not rows:
                 return
             for start in range(0, len(rows), width):
-                timeouts = _within(settings.delivery.retry_timeouts, deadline)
+                timeouts = cut_to_deadline(
+                    settings.delivery.retry_timeouts, deadline, MIN_SEND_SECONDS
+                )
                 if timeouts is None:
                     report.stopped_by_budget = True
                     return
                 _send_chunk(settings, report, rows[start : start + width], token, timeouts)
-                if breaker.view(settings, time.time()).opened:
-                    if not probing:
-                        report.breaker = "opened"
-                    return  # the receiver is down: the next tick probes
+                if breaker.view(settings).opened:
+                    return  # the receiver is down: the next tick probes (run_tick logs "open")
                 if probing:
                     report.breaker = "closed-by-probe"
                     probing = False

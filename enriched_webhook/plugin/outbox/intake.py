@@ -25,7 +25,7 @@ from ..body import build_body
 from ..config import PluginSettings
 from ..fhir_client import FhirReadError, FhirTaskReader
 from ..includes import read_event_includes
-from .retry_policy import next_read_at
+from .retry_policy import next_read_at, task_gone
 from .store import (
     create_row,
     delete_rows,
@@ -35,6 +35,8 @@ from .store import (
     store_body,
     update_claimed,
 )
+
+ALREADY_IN_OUTBOX = "this event occurrence is already in the outbox"
 
 
 @dataclass
@@ -109,7 +111,7 @@ def intake_event(
     msg_id = webhook_id(event_name, task_id, occurred_at(task))
     existing = find(msg_id)
     if existing is not None:  # cheap: a repeated event reads no includes
-        return Intake("duplicate", existing, "this event occurrence is already in the outbox")
+        return Intake("duplicate", existing, ALREADY_IN_OUTBOX)
     include_started = time.perf_counter()
     included = read_event_includes(settings, task, reader)
     include_ms = (time.perf_counter() - include_started) * 1000
@@ -117,8 +119,7 @@ def intake_event(
     with atomic():
         row = create_row(dict(fields, webhook_id=msg_id))
         if row is None:
-            reason = "this event occurrence is already in the outbox"
-            return Intake("duplicate", find(msg_id), reason)
+            return Intake("duplicate", find(msg_id), ALREADY_IN_OUTBOX)
         finish = _finish_body(settings, row, event_name, task, now, included)
         WebhookDelivery.objects.filter(dbid=row.dbid).update(**finish)
     for name, value in finish.items():
@@ -157,17 +158,22 @@ def _store_unread(
     )
     if row is None:
         return Intake("duplicate", find(key), "a read of this Task is already pending")
+    _record_read(key, 1, now, reason, state)
+    return Intake(state, row, reason)
+
+
+def _record_read(webhook_id: str, number: int, now: float, reason: str, state: str) -> None:
+    """The attempt log's entry for a failed Task read (state: reading again, or failed)."""
     record_attempt(
         {
-            "webhook_id": key,
-            "number": 1,
+            "webhook_id": webhook_id,
+            "number": number,
             "phase": "read",
             "started_at": now,
             "error": reason[:120],
             "outcome": "retry" if state == "reading" else "failed",
         }
     )
-    return Intake(state, row, reason)
 
 
 def complete_read(
@@ -182,21 +188,16 @@ def complete_read(
         number = row.read_attempts + 1
         status = error.status if isinstance(error, FhirReadError) else None
         in_run = number - row.schedule_start
-        schedule = settings.delivery.retry_schedule
-        next_at = next_read_at(in_run, schedule, now, status) if retryable else None
-        if retryable and next_at is None and status == 404 and in_run <= len(schedule):
+        next_at = (
+            next_read_at(in_run, settings.delivery.retry_schedule, now, status)
+            if retryable
+            else None
+        )
+        spent = in_run > len(settings.delivery.retry_schedule)
+        if retryable and task_gone(in_run, status) and not spent:
             reason = "Task not found on " + str(in_run) + " reads: gone"
         state = "reading" if next_at is not None else "failed"
-        record_attempt(
-            {
-                "webhook_id": row.webhook_id,
-                "number": number,
-                "phase": "read",
-                "started_at": now,
-                "error": reason[:120],
-                "outcome": "retry" if state == "reading" else "failed",
-            }
-        )
+        _record_read(row.webhook_id, number, now, reason, state)
         update_claimed(
             row.dbid,
             token,
@@ -212,7 +213,7 @@ def complete_read(
     existing = find(msg_id)
     if existing is not None and existing.dbid != row.dbid:
         delete_rows([row.webhook_id])
-        return Intake("duplicate", existing, "this event occurrence is already in the outbox")
+        return Intake("duplicate", existing, ALREADY_IN_OUTBOX)
     included = read_event_includes(settings, task, reader)
     old_id = row.webhook_id
     # The new id, the attempt log's id, the body and the state change commit together.
@@ -230,7 +231,7 @@ def complete_read(
             _take_new_id(settings, row, old_id, msg_id, task, now, included)
     if taken:
         delete_rows([old_id])
-        return Intake("duplicate", find(msg_id), "this event occurrence is already in the outbox")
+        return Intake("duplicate", find(msg_id), ALREADY_IN_OUTBOX)
     if moved != 1:  # the claim lapsed while reading: whoever holds it now finishes the row
         return Intake("reading", row, "claim lapsed during the read")
     row.refresh_from_db()

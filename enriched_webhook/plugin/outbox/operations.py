@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db.models import F
 from django.db.transaction import atomic
 
 from ...models.outbox import WebhookAttempt, WebhookDelivery
-from ...shared.payload import CONTENT_TYPE, serialize
+from ...shared.payload import CONTENT_TYPE, serialize, unix_instant
 from ...shared.ping import PING_EVENT, PING_TYPE, ping_envelope, ping_id
 from ..config import PluginSettings
 from . import breaker
@@ -45,9 +46,7 @@ TIME_FIELDS = ("created_at", "delivered_at", "next_attempt_at", "started_at")
 
 
 def iso(unix: float | None) -> str | None:
-    if unix is None:
-        return None
-    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if unix is None else unix_instant(unix)
 
 
 def parse_time(text: str) -> float:
@@ -123,19 +122,17 @@ def summary(settings: PluginSettings, now: float) -> dict[str, Any]:
     reading are what is waiting now, whatever its age (an outage can outlast a day)."""
     since = now - 86400
     failed_lately = WebhookAttempt.objects.filter(outcome="failed", started_at__gte=since)
-    latencies = list(
-        WebhookAttempt.objects.filter(
-            phase="send", started_at__gte=since, status__isnull=False
-        ).values_list("latency_ms", flat=True)[:10000]
-    )
-    view = breaker.view(settings, now)
+    answered = WebhookAttempt.objects.filter(
+        phase="send", started_at__gte=since, status__isnull=False
+    ).values_list("latency_ms", flat=True)[:10000]
+    latencies = [float(value) for value in answered if value is not None]
     next_due = (
         WebhookDelivery.objects.filter(state__in=["pending", "reading"])
         .order_by("next_attempt_at")
         .values_list("next_attempt_at", flat=True)
         .first()
     )
-    return {
+    found: dict[str, Any] = {
         "window_hours": 24,
         "delivered": WebhookDelivery.objects.filter(delivered_at__gte=since).count(),
         "retrying": WebhookDelivery.objects.filter(state="pending").count(),
@@ -143,13 +140,27 @@ def summary(settings: PluginSettings, now: float) -> dict[str, Any]:
         "failed": WebhookDelivery.objects.filter(
             state="failed", webhook_id__in=failed_lately.values_list("webhook_id", flat=True)
         ).count(),
-        "total_failed": WebhookDelivery.objects.filter(state="failed").count(),
-        "latency_p50_ms": _percentile([float(v) for v in latencies if v is not None], 0.5),
-        "latency_p95_ms": _percentile([float(v) for v in latencies if v is not None], 0.95),
-        "breaker_open": view.opened,
-        "breaker_open_until": iso(view.open_until) if view.opened else None,
+        "total_failed": failed_total(),
+        "latency_p50_ms": _percentile(latencies, 0.5),
+        "latency_p95_ms": _percentile(latencies, 0.95),
         "next_retry_at": iso(next_due),
     }
+    found.update(breaker_state(settings))
+    return found
+
+
+def breaker_state(settings: PluginSettings) -> dict[str, Any]:
+    """The breaker as the page and the API show it (the detail view needs only this)."""
+    view = breaker.view(settings)
+    return {
+        "breaker_open": view.opened,
+        "breaker_open_until": iso(view.open_until) if view.opened else None,
+    }
+
+
+def failed_total() -> int:
+    """Failed rows of all time: the summary's and the app badge's number."""
+    return int(WebhookDelivery.objects.filter(state="failed").count())
 
 
 def hourly(now: float, days: int = 7) -> list[dict[str, Any]]:
@@ -183,7 +194,7 @@ def resend(settings: PluginSettings, webhook_id: str, now: float) -> dict[str, A
     if row.state == "failed" and row.webhook_id.startswith(READ_ID_PREFIX):
         # Its Task was never read, so there is no body to send: read it again (the next tick
         # does, and sends it), with a new run of the schedule.
-        _read_again([row.dbid], now)
+        _read_again(WebhookDelivery.objects.filter(dbid=row.dbid), now)
         return {"webhook_id": webhook_id, "result": "read-scheduled", "state": "reading"}
     token = new_claim_token()
     if not claim(row.dbid, ("failed", "pending"), now, settings.delivery.claim_seconds, token):
@@ -211,30 +222,25 @@ def resend_failed(
     failed = WebhookDelivery.objects.filter(state="failed", created_at__gte=since)
     if webhook_ids is not None:
         failed = failed.filter(webhook_id__in=webhook_ids)
+    # One conditional UPDATE each; a new run of the schedule counts from the attempts so far.
+    resent = failed.filter(body_parts__gt=0).update(
+        state="pending", next_attempt_at=now, schedule_start=F("attempts")
+    )
     unread = failed.filter(webhook_id__startswith=READ_ID_PREFIX)
-    ids = list(failed.filter(body_parts__gt=0).values_list("dbid", "attempts"))
-    resent = 0
-    for dbid, attempts in ids:
-        resent = resent + WebhookDelivery.objects.filter(dbid=dbid, state="failed").update(
-            state="pending", next_attempt_at=now, schedule_start=attempts
-        )
-    return {
-        "resent": resent,
-        "read_again": _read_again(list(unread.values_list("dbid", flat=True)), now),
-    }
+    return {"resent": resent, "read_again": _read_again(unread, now)}
 
 
-def _read_again(dbids: list[int], now: float) -> int:
+def _read_again(rows: Any, now: float) -> int:
     """Failed rows whose Task was never read become due reads, with a new run of the
     schedule (`schedule_start` counts from the reads made so far)."""
-    count = 0
-    for dbid, reads in WebhookDelivery.objects.filter(dbid__in=dbids).values_list(
-        "dbid", "read_attempts"
-    ):
-        count = count + WebhookDelivery.objects.filter(dbid=dbid, state="failed").update(
-            state="reading", next_attempt_at=now, schedule_start=reads, resent_at=now
+    return int(
+        rows.filter(state="failed").update(
+            state="reading",
+            next_attempt_at=now,
+            schedule_start=F("read_attempts"),
+            resent_at=now,
         )
-    return count
+    )
 
 
 def backfill(settings: PluginSettings, since: float, now: float) -> dict[str, Any]:

@@ -56,8 +56,11 @@ def next_read_at(
 ) -> float | None:
     """When to read a Task again after `read_attempts` failed reads (the last answered
     `status`); None when spent, or when the Task is gone."""
-    if read_attempts > len(schedule):
-        return None
-    if status == 404 and read_attempts >= GONE_AFTER_READS:
+    if read_attempts > len(schedule) or task_gone(read_attempts, status):
         return None
     return now + schedule[read_attempts - 1]
+
+
+def task_gone(read_attempts: int, status: int | None) -> bool:
+    """Still not found after GONE_AFTER_READS reads: gone, not late."""
+    return status == 404 and read_attempts >= GONE_AFTER_READS

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-# The outbox's states, and the word and badge colour the page shows for each. A pending
-# row that has been attempted is "retrying"; one that has not, "queued".
-STATES = ("reading", "pending", "delivered", "failed")
-STATE_LABELS = {
-    "reading": "reading Task",
-    "queued": "queued",
-    "retrying": "retrying",
-    "delivered": "delivered",
-    "failed": "failed",
-}
+# The badge words (each with its colour in the CSS): the outbox's states, except that a
+# pending row that has been attempted is "retrying" and one that has not, "queued".
+BADGES = frozenset(("reading", "queued", "retrying", "delivered", "failed"))
 
 
 def state_label(state: object, attempts: object) -> str:
     """The badge word: pending splits into queued and retrying by its attempt count."""
     if state == "pending":
         return "retrying" if isinstance(attempts, int) and attempts > 0 else "queued"
-    if isinstance(state, str) and state in STATE_LABELS:
+    if isinstance(state, str) and state in BADGES:
         return state
     return "unknown"
 

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...models.outbox import STATES
 from ...shared.task_rules import is_fhir_id
-from .formats import STATES
 
 PAGE_SIZE = 50
 MAX_PAGE = 10000

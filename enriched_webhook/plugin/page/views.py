@@ -221,7 +221,7 @@ def detail_href(root: str, webhook_id: object) -> str:
     return root + "deliveries/" + quote(str(webhook_id), safe="")
 
 
-def resend_button(row: dict[str, Any], enabled: bool, small: bool = True) -> Html:
+def resend_button(row: dict[str, Any], enabled: bool) -> Html:
     if row.get("state") not in RESENDABLE:
         return Html("")
     webhook_id = str(row.get("webhook_id"))
@@ -363,7 +363,7 @@ def detail_section(detail: dict[str, Any], root: str, actions_enabled: bool) -> 
             ),
         ),
         element("dl", rows, class_="facts", id="facts"),
-        resend_button(detail, actions_enabled, small=False),
+        resend_button(detail, actions_enabled),
         element("h2", "Attempts"),
     ]
     if not attempts:
