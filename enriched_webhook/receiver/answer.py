@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import WebhookVerificationError
 from .event import VerifiedEvent
-from .headers import CREDENTIAL_HEADERS
+from .headers import CREDENTIAL_HEADERS, declared_length
 from .verifier import Verifier
 
 # A Task envelope is a few KB; 1 MiB leaves room for any legitimate Task.
@@ -131,18 +131,6 @@ def _refuse_framing(headers: Any, max_body_bytes: int) -> WebhookAnswer | None:
     if declared_length(text) > max_body_bytes:
         return WebhookAnswer(413, "PayloadTooLarge", "the body exceeds the receiver's limit")
     return None
-
-
-def declared_length(digits: str) -> int:
-    """A Content-Length of ASCII digits as a number, however many digits it has.
-
-    int() of more than 4,300 digits raises ValueError (and is slow well before that), so
-    anything longer than 18 significant digits is reported as 10**18, more than any limit.
-    """
-    significant = digits.strip().lstrip("0")
-    if len(significant) > 18:
-        return 10**18
-    return int(significant or "0")
 
 
 def _header(headers: Any, name: str) -> Any:

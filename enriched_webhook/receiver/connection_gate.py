@@ -17,6 +17,8 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from .headers import declared_length
+
 # Bodies up to this size are read and discarded after a 413, so the client sees the
 # answer instead of a reset connection; anything larger just gets the connection closed.
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
@@ -65,9 +67,9 @@ def body_size(head: bytes, max_body_bytes: int) -> int | None:
             return None
         if name == b"content-length":
             lengths.append(value.strip())
-    if len(lengths) != 1 or not lengths[0].isdigit() or len(lengths[0]) > 18:
+    if len(lengths) != 1 or not lengths[0].isdigit():  # bytes.isdigit: ASCII digits only
         return None
-    size = int(lengths[0])
+    size = declared_length(lengths[0].decode("ascii"))
     return size if size <= max_body_bytes else None
 
 

@@ -10,7 +10,7 @@ body is an InvalidPayloadError, not a crash.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..shared.payload import EVENT_TYPES, PAYLOAD_VERSION, is_envelope_time
 from ..shared.ping import PING_SUBJECT, PING_TYPE
@@ -57,8 +57,7 @@ def check_envelope(document: dict[str, Any], subject: str | None = None) -> dict
     timestamp = document.get("timestamp")
     if not isinstance(timestamp, str) or not is_envelope_time(timestamp):
         raise InvalidPayloadError("the envelope timestamp is not a date-time")
-    source = document.get("source")
-    if not isinstance(source, str) or not source or len(source) > MAX_SOURCE_LENGTH:
+    if not is_source(document.get("source")):
         raise InvalidPayloadError("the envelope source is missing or too long")
     data = document.get("data")
     if kind == PING_TYPE:
@@ -68,11 +67,21 @@ def check_envelope(document: dict[str, Any], subject: str | None = None) -> dict
         if subject is not None and subject != PING_SUBJECT:
             raise InvalidTokenError("JWT sub of a ping must be 'ping'")
         return document
+    check_task_and_subject(data, subject)
+    return document
+
+
+def is_source(value: Any) -> TypeGuard[str]:
+    """The sending Canvas instance (envelope `source`, Bundle `meta.source`) is present."""
+    return isinstance(value, str) and bool(value) and len(value) <= MAX_SOURCE_LENGTH
+
+
+def check_task_and_subject(task: Any, subject: str | None) -> None:
+    """The Task rules, in either format; under a JWT, its `sub` must name this Task."""
     try:
-        check_task(data)
+        check_task(task)
     except TaskRuleError as error:
         # Rule messages name elements, never values (task_rules' contract).
         raise InvalidTaskError(str(error)) from None
-    if subject is not None and subject != f"Task/{data.get('id')}":  # type: ignore[union-attr]
+    if subject is not None and subject != f"Task/{task.get('id')}":
         raise InvalidTokenError("JWT sub does not name the Task in the body")
-    return document

@@ -108,3 +108,15 @@ def _as_text(name: str, value: Any) -> str:
         except UnicodeDecodeError:
             raise MalformedHeaderError(f"header {name} is not ASCII") from None
     raise MalformedHeaderError(f"header {name} is not a string")
+
+
+def declared_length(digits: str) -> int:
+    """A Content-Length of ASCII digits as a number, however many digits it has.
+
+    int() of more than 4,300 digits raises ValueError (and is slow well before that), so
+    anything longer than 18 significant digits is reported as 10**18, more than any limit.
+    """
+    significant = digits.strip().lstrip("0")
+    if len(significant) > 18:
+        return 10**18
+    return int(significant or "0")

@@ -46,13 +46,12 @@ from .answer import (
     EventHandler,
     WebhookAnswer,
     answer_webhook,
-    declared_length,
 )
 from .capture import CaptureFormatError, CaptureWriter
 from .connection_gate import DRAIN_LIMIT_BYTES, ConnectionGate
 from .errors import WebhookVerificationError
 from .event import VerifiedEvent
-from .headers import ID
+from .headers import ID, declared_length
 from .verifier import Verifier
 
 DEFAULT_HEADER_TIMEOUT = 10.0

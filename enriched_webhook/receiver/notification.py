@@ -24,9 +24,8 @@ from ..shared.notification import (
     TOPIC_TYPES,
     is_instant,
 )
-from ..shared.task_rules import TaskRuleError, check_task
-from .envelope import MAX_SOURCE_LENGTH, check_envelope, decode_body
-from .errors import InvalidPayloadError, InvalidTaskError, InvalidTokenError
+from .envelope import check_envelope, check_task_and_subject, decode_body, is_source
+from .errors import InvalidPayloadError
 
 # Parameters the backport status profile allows at most once, and those it requires.
 SINGLE_PARAMETERS = ("subscription", "topic", "status", "type", "events-since-subscription-start")
@@ -199,14 +198,9 @@ def _task_entry(entries: list[Any], focus: str, subject: str | None) -> dict[str
     if len(matches) != 1 or not isinstance(matches[0].get("resource"), dict):
         raise _refuse("the event focus is not exactly one entry with its resource")
     task: dict[str, Any] = matches[0]["resource"]
-    try:
-        check_task(task)
-    except TaskRuleError as error:
-        raise InvalidTaskError(str(error)) from None
+    check_task_and_subject(task, subject)
     if not focus.endswith(f"/Task/{task.get('id')}"):
         raise _refuse("the focus fullUrl does not end with the Task's id")
-    if subject is not None and subject != f"Task/{task.get('id')}":
-        raise InvalidTokenError("JWT sub does not name the Task in the body")
     return task
 
 
@@ -251,7 +245,7 @@ def parse_notification(document: dict[str, Any], subject: str | None = None) -> 
             raise _refuse("an entry has neither a resource nor a failed read")
     meta = document.get("meta")
     source = meta.get("source") if isinstance(meta, dict) else None
-    if not isinstance(source, str) or not source or len(source) > MAX_SOURCE_LENGTH:
+    if not is_source(source):
         raise _refuse("Bundle.meta.source (the Canvas instance) is missing or too long")
     return ParsedBody(
         format=FORMAT_NOTIFICATION,

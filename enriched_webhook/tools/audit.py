@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..receiver.capture import CaptureFormatError, is_capture, parse_capture
 from ..receiver.errors import WebhookVerificationError
-from ..receiver.notification import parse_body, validate_resource
-from ..receiver.task_model import validate_task
+from ..receiver.event import VerifiedEvent
+from ..shared.notification import FORMAT_ENVELOPE
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
@@ -34,12 +34,11 @@ class AuditResult:
 def audit_body(body: bytes) -> str:
     """`<type> Task/<id>` (and the format, included resources and gaps, when there are
     any) for a valid payload of either format; raises WebhookVerificationError otherwise."""
-    parsed = parse_body(body)
-    validate_task(parsed.task)
-    for resource in parsed.included:
-        validate_resource(resource)
+    # The library's own checks, as `verify` makes them after the signature: the format, the
+    # Task rules, the R4B Task (none for a ping) and every included resource.
+    parsed = VerifiedEvent("", 0, body).validate().parsed
     line = f"{parsed.type}  Task/{parsed.task.get('id', '-')}"
-    if parsed.format != "envelope":
+    if parsed.format != FORMAT_ENVELOPE:
         line += f"  {parsed.format} event-number {parsed.event_number}"
     if parsed.included or parsed.not_included:
         line += f"  included {len(parsed.included)}"

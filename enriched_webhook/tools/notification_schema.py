@@ -20,7 +20,7 @@ from ..shared.notification import (
     SUBSCRIPTION_STATUSES,
     TOPICS,
 )
-from .payload_schema import task_schema
+from .payload_schema import SOURCE_PATTERN, task_schema
 
 SCHEMA_ID = "urn:enriched-webhook:fhir-notification:v1"
 INSTANT_PATTERN = f"^{INSTANT.pattern}$"
@@ -157,7 +157,7 @@ def notification_schema() -> dict[str, Any]:
                     "profile": {"contains": {"const": BUNDLE_PROFILE}},
                     "source": {
                         "type": "string",
-                        "pattern": "^https://[a-z0-9-]+\\.canvasmedical\\.com$",
+                        "pattern": SOURCE_PATTERN,
                     },
                 },
             },

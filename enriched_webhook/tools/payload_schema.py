@@ -16,6 +16,8 @@ from ..shared.payload import EVENT_TYPES, PAYLOAD_VERSION
 from ..shared.task_rules import CODED_ELEMENTS, FHIR_ID, PRIMITIVE_ELEMENTS, TASK_ELEMENTS
 
 SCHEMA_ID = "urn:enriched-webhook:payload:v1"
+# Where events come from: a Canvas instance (both formats' schemas).
+SOURCE_PATTERN = "^https://[a-z0-9-]+\\.canvasmedical\\.com$"
 
 
 def _element_shapes() -> dict[str, str]:
@@ -77,7 +79,7 @@ def payload_schema() -> dict[str, Any]:
                 "description": "When the event happened: the Task's lastModified, else authoredOn, "
                 "as UTC ISO 8601 (a date without time zone is passed on as written)",
             },
-            "source": {"type": "string", "pattern": "^https://[a-z0-9-]+\\.canvasmedical\\.com$"},
+            "source": {"type": "string", "pattern": SOURCE_PATTERN},
             "data": task_schema(),
             # Additive v1 fields, present only when INCLUDE is set: older receivers ignore them.
             "included": {
