@@ -53,14 +53,11 @@ def hour_start(now: float, hours_ago: int) -> float:
 
 
 def add_past_week(
-    runner: PluginRunner,
-    receiver: Any,
-    database: Path,
-    task_ids: list[str],
-    api_key: str,
-    now: float,
+    runner: PluginRunner, receiver: Any, task_ids: list[str], api_key: str, now: float
 ) -> History:
-    """Deliver `task_ids` (as many as normal_hours() + OUTAGE_TASKS) and date them back."""
+    """Deliver `task_ids` (as many as normal_hours() + OUTAGE_TASKS) and date them back in
+    the runner's database."""
+    database = runner.database
     hours = normal_hours()
     everyday, outage = task_ids[: len(hours)], task_ids[len(hours) :][:OUTAGE_TASKS]
     for task_id in outage:

@@ -36,7 +36,6 @@ class FaultGate:
         self.open: list[socket.socket] = []
         self.stopped = threading.Event()
         self.thread: threading.Thread | None = None
-        self.connections = 0
 
     @staticmethod
     def _free_port() -> int:
@@ -81,7 +80,6 @@ class FaultGate:
                 return
             with self.lock:
                 mode = self.mode
-                self.connections = self.connections + 1
                 self.open.append(client)
             threading.Thread(target=self._serve, args=(client, mode), daemon=True).start()
 

@@ -206,9 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with PluginRunner(variables) as runner:
                 with SimpleApiGateway(runner, port=args.port) as gateway:
                     past = demo_tasks(fhir, len(normal_hours()) + OUTAGE_TASKS, "past-task-")
-                    history = add_past_week(
-                        runner, receiver, runner.database, past, api_key, time.time()
-                    )
+                    history = add_past_week(runner, receiver, past, api_key, time.time())
                     print("  " + history.line())
                     made = fill(runner, fhir, receiver)
                     print(

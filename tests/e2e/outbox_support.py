@@ -20,6 +20,7 @@ from standardwebhooks.webhooks import Webhook
 from devtools.fault_gate import FaultGate
 from devtools.fhir_server import LocalFhirServer
 from devtools.fixtures import fixture_tasks
+from devtools.outbox_client import api
 from devtools.runner import PluginRunner
 from enriched_webhook.receiver.event import VerifiedEvent
 from enriched_webhook.receiver.http_server import serve
@@ -107,6 +108,27 @@ def outbox_variables(fhir: LocalFhirServer, url: str, secret: str, **extra: str)
     return fhir.plugin_variables(url, **variables)
 
 
+def rows(runner: PluginRunner, **query: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        text = "&".join(
+            f"{k}={v}" for k, v in {**query, "limit": "200", "offset": str(offset)}.items()
+        )
+        status, page = api(runner, "GET", "/api/deliveries", API_KEY, query=text)
+        assert status == 200
+        found += page["deliveries"]
+        offset += len(page["deliveries"])
+        if offset >= page["total"] or not page["deliveries"]:
+            return found
+
+
+def detail(runner: PluginRunner, webhook_id: str) -> dict[str, Any]:
+    status, found = api(runner, "GET", f"/api/deliveries/{webhook_id}", API_KEY)
+    assert status == 200
+    return dict(found)
+
+
 def until(condition: Callable[[], bool], step: Callable[[], None], limit: int) -> int:
     """Run `step` until `condition` holds, at most `limit` times; returns the steps taken."""
     for count in range(limit):
@@ -122,8 +144,10 @@ __all__ = [
     "CountingReceiver",
     "FaultGate",
     "PluginRunner",
+    "detail",
     "distinct_tasks",
     "new_whsec",
     "outbox_variables",
+    "rows",
     "until",
 ]

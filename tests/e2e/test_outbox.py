@@ -17,7 +17,6 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import jwt
 import pytest
@@ -32,9 +31,11 @@ from tests.e2e.outbox_support import (
     CountingReceiver,
     FaultGate,
     PluginRunner,
+    detail,
     distinct_tasks,
     new_whsec,
     outbox_variables,
+    rows,
     until,
 )
 
@@ -63,27 +64,6 @@ def pause_then_tick(runner: PluginRunner) -> None:
     """Wait out the killed runner's claims (FIRST/RETRY/FHIR timeouts + 5 s), then tick."""
     time.sleep(2)
     tick(runner)
-
-
-def rows(runner: PluginRunner, **query: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    offset = 0
-    while True:
-        text = "&".join(
-            f"{k}={v}" for k, v in {**query, "limit": "200", "offset": str(offset)}.items()
-        )
-        status, page = api(runner, "GET", "/api/deliveries", API_KEY, query=text)
-        assert status == 200
-        found += page["deliveries"]
-        offset += len(page["deliveries"])
-        if offset >= page["total"] or not page["deliveries"]:
-            return found
-
-
-def detail(runner: PluginRunner, webhook_id: str) -> dict[str, Any]:
-    status, found = api(runner, "GET", f"/api/deliveries/{webhook_id}", API_KEY)
-    assert status == 200
-    return dict(found)
 
 
 def test_a_receiver_outage_loses_nothing_and_delivers_each_event_once(

@@ -23,11 +23,12 @@ from tests.e2e.outbox_support import (
     CountingReceiver,
     FaultGate,
     PluginRunner,
+    detail,
     distinct_tasks,
     new_whsec,
     outbox_variables,
+    rows,
 )
-from tests.e2e.test_outbox import detail, rows
 
 pytestmark = pytest.mark.runner
 

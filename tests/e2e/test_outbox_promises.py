@@ -30,8 +30,8 @@ from tests.e2e.outbox_support import (
     distinct_tasks,
     new_whsec,
     outbox_variables,
+    rows,
 )
-from tests.e2e.test_outbox import rows
 
 pytestmark = pytest.mark.runner
 

@@ -59,6 +59,6 @@ def stack() -> Iterator[Stack]:
         )
         with PluginRunner(variables) as runner, SimpleApiGateway(runner) as gateway:
             past = demo_tasks(fhir, len(normal_hours()) + OUTAGE_TASKS, "past-task-")
-            history = add_past_week(runner, receiver, runner.database, past, API_KEY, time.time())
+            history = add_past_week(runner, receiver, past, API_KEY, time.time())
             made = fill(runner, fhir, receiver)
             yield Stack(fhir, receiver, runner, gateway, made, secret, history)
