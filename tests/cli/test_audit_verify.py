@@ -18,6 +18,7 @@ import pytest
 
 from devtools.fixtures import fixture_tasks
 from enriched_webhook.shared.payload import envelope, occurred_at, serialize, webhook_id
+from enriched_webhook.shared.ping import ping_envelope
 from enriched_webhook.shared.signature import decode_secrets, jwt_claims, signature_header
 from tests.cli.run_cli import cli
 from tests.support import new_key_pair, new_whsec
@@ -235,3 +236,11 @@ def test_every_command_has_help() -> None:
         result = cli(command, "--help")
         assert result.returncode == 0 and "usage: enriched-webhook " + command in result.stdout
     assert cli().returncode == 2
+
+
+def test_audit_passes_a_ping_as_the_library_accepts_it(tmp_path: Path) -> None:
+    path = tmp_path / "ping.json"
+    path.write_text(serialize(ping_envelope(SOURCE, 0)))
+    result = cli("audit", str(path))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines()[-1] == "audit: 1 file(s), 1 valid, 0 invalid"
